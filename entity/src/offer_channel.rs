@@ -1,0 +1,18 @@
+//! `offer_channel`: which channels an offer runs on.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "offer_channel")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub network_offer_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub network_channel_id: i64,
+    /// Order in which the delivery listed it.
+    pub position: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

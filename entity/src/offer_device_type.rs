@@ -1,0 +1,19 @@
+//! `offer_device_type`: device-type targeting rules of an offer.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "offer_device_type")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub network_offer_id: i64,
+    /// The label as sent (`Mobile`, `desktop` …).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub name: String,
+    /// `include` or `exclude`.
+    pub targeting_type: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

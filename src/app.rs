@@ -1,0 +1,94 @@
+//! Builds the axum router and the state it shares; nothing else.
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use tower_http::trace::TraceLayer;
+
+use crate::{
+    config::Settings,
+    events::EventBus,
+    graphql,
+    ingest::{Ingestor, Receipt, webhook},
+    metrics::Metrics,
+    store::Store,
+};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    pub ingestor: Ingestor,
+    pub metrics: Metrics,
+    pub events: EventBus,
+    pub schema: graphql::CatalogSchema,
+}
+
+impl AppState {
+    pub fn new(mut settings: Settings, store: Store) -> Self {
+        // An empty secret or token is the same as none.
+        settings.webhook_secret = settings.webhook_secret.filter(|s| !s.is_empty());
+        settings.api_token = settings.api_token.filter(|s| !s.is_empty());
+        let metrics = Metrics::new();
+        let events = EventBus::new(metrics.clone());
+        let ingestor = Ingestor::new(store.clone(), metrics.clone());
+        let schema = graphql::build_schema(store.clone());
+        Self {
+            settings,
+            store,
+            ingestor,
+            metrics,
+            events,
+            schema,
+        }
+    }
+
+    /// Hands an applied delivery's change to subscribers (after its commit).
+    pub fn publish(&self, receipt: &Receipt) {
+        if let Some(change) = &receipt.applied {
+            self.events.publish(change.clone());
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/everflow", post(webhook::receive_delivery))
+        .route("/webhooks/offers", post(webhook::receive_delivery))
+        .route(
+            "/graphql",
+            get(graphql::http::graphql_get).post(graphql::http::graphql_post),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(webhook::MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    if app.store.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+}

@@ -1,0 +1,65 @@
+//! Settings: one typed struct, read from flags or environment (a flag wins),
+//! with defaults that run with no configuration at all.
+use std::net::SocketAddr;
+
+use clap::Args;
+
+/// The public CDN GraphiQL's assets come from unless `OFFER_CATALOG_GRAPHIQL_CDN` says otherwise.
+pub const DEFAULT_GRAPHIQL_CDN: &str = "https://unpkg.com";
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Any sea-orm URL: `sqlite::memory:`, `sqlite://path?mode=rwc`, `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://offer-catalog.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Listen address.
+    #[arg(
+        long,
+        env = "OFFER_CATALOG_ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// When set, every webhook delivery must carry it (`?token=` or `Authorization: Bearer`).
+    #[arg(
+        long,
+        env = "OFFER_CATALOG_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+
+    /// When set, `/graphql` and `/graphql/ws` require `Authorization: Bearer <token>`.
+    #[arg(
+        long,
+        env = "OFFER_CATALOG_API_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub api_token: Option<String>,
+
+    /// Base address of GraphiQL's script and style assets.
+    #[arg(long, env = "OFFER_CATALOG_GRAPHIQL_CDN", default_value = DEFAULT_GRAPHIQL_CDN, global = true)]
+    pub graphiql_cdn: String,
+}
+
+impl Settings {
+    /// Settings for an embedded database at `database_url`, everything else default.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            webhook_secret: None,
+            api_token: None,
+            graphiql_cdn: DEFAULT_GRAPHIQL_CDN.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Prometheus metrics: what operators ask about (deliveries by outcome,
+//! rejections by reason, open sockets, lagging subscribers).
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+/// The process's counters and gauges; cheap to clone (all `Arc` inside).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: std::sync::Arc<Registry>,
+    /// Deliveries by outcome: applied, duplicate, stale, rejected, unauthorized, too_large.
+    pub deliveries: Family<OutcomeLabel, Counter>,
+    pub ws_connections: Gauge,
+    pub subscriptions: Gauge,
+    pub events_published: Counter,
+    pub events_lagged: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("offer_catalog");
+        let deliveries = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries by outcome",
+            deliveries.clone(),
+        );
+        let ws_connections = Gauge::default();
+        registry.register(
+            "websocket_connections",
+            "Open WebSocket connections",
+            ws_connections.clone(),
+        );
+        let subscriptions = Gauge::default();
+        registry.register(
+            "subscriptions",
+            "Active GraphQL subscriptions",
+            subscriptions.clone(),
+        );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Offer change events published",
+            events_published.clone(),
+        );
+        let events_lagged = Counter::default();
+        registry.register(
+            "events_lagged",
+            "Offer change events a slow subscriber missed",
+            events_lagged.clone(),
+        );
+        Self {
+            registry: std::sync::Arc::new(registry),
+            deliveries,
+            ws_connections,
+            subscriptions,
+            events_published,
+            events_lagged,
+        }
+    }
+
+    pub fn count_delivery(&self, outcome: &str) {
+        self.deliveries
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

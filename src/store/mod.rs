@@ -1,0 +1,94 @@
+//! Every database query lives here: connecting, migrating, the write path of a
+//! delivery and the reads behind the API. Handlers and resolvers never build SQL.
+use std::{sync::Arc, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use tokio::sync::Mutex;
+
+pub mod deliveries;
+pub mod offers;
+pub mod reads;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("stored offer {0} has an unreadable state document: {1}")]
+    CorruptState(i64, serde_json::Error),
+}
+
+/// The database handle shared by the whole process.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite allows one writer at a time; taking this before a write transaction
+    /// queues writers in the process instead of failing them with `SQLITE_BUSY`.
+    /// PostgreSQL serializes per offer with an advisory lock instead.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+impl Store {
+    /// Connects to `url` (SQLite or PostgreSQL) with settings tuned for many small
+    /// write transactions, without running migrations.
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        let is_sqlite = url.starts_with("sqlite:");
+        if is_sqlite {
+            // An in-memory database lives and dies with its one connection.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            options
+                .max_connections(if in_memory { 1 } else { 8 })
+                .min_connections(1)
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>)
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(false)
+                        .pragma("temp_store", "memory")
+                        .pragma("cache_size", "-65536")
+                });
+        } else {
+            options.max_connections(32).min_connections(2);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self {
+            db,
+            sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+        })
+    }
+
+    /// Connects and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Self, DbErr> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.db, None).await
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+}
