@@ -80,6 +80,7 @@ impl MigrationTrait for Migration {
 }
 
 #[derive(DeriveIden)]
+#[expect(clippy::enum_variant_names, reason = "the variants are column names")]
 pub enum Offer {
     Table,
     NetworkOfferId,

@@ -207,6 +207,7 @@ enum PayoutRevenue {
 
 /// The three targeting tables share one shape.
 #[derive(DeriveIden, Clone)]
+#[expect(clippy::enum_variant_names, reason = "table names beside column names")]
 enum Targeting {
     OfferCountry,
     OfferDeviceType,

@@ -1,0 +1,4 @@
+//! One integration test binary: the real server over real HTTP, on SQLite and PostgreSQL.
+mod helpers;
+mod ingest;
+mod schema;
