@@ -63,6 +63,8 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::http::graphql_get).post(graphql::http::graphql_post),
         )
+        .route("/", get(graphql::http::graphiql))
+        .route("/graphiql", get(graphql::http::graphiql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -28,8 +28,9 @@ pub struct Model {
     /// Unix seconds; `0` when Everflow did not say.
     pub time_saved: i64,
     pub revision: i32,
-    /// The default payout entry's `payout_amount` in millionths, for filtering and sorting.
-    pub default_payout_micros: Option<i64>,
+    /// The default payout entry's `payout_amount` in millionths, for filtering
+    /// and sorting; `-1` when the offer has no default payout amount.
+    pub default_payout_micros: i64,
     /// True when the offer has at least one `include` country rule.
     pub geo_restricted: bool,
     /// The normalized offer as last applied (the same document as the revision snapshot).

@@ -30,7 +30,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Offer::TimeCreated))
                     .col(big_integer(Offer::TimeSaved))
                     .col(integer(Offer::Revision))
-                    .col(big_integer_null(Offer::DefaultPayoutMicros))
+                    .col(big_integer(Offer::DefaultPayoutMicros))
                     .col(boolean(Offer::GeoRestricted))
                     .col(json(Offer::State))
                     .col(blob(Offer::RawPayload))

@@ -1,24 +1,46 @@
 //! The public GraphQL API (SPEC §5). Resolvers read through `store`; API
 //! types live in `types` and are separate from the sea-orm models.
+pub mod country;
+pub mod cursor;
+pub mod error;
+pub mod filter;
 pub mod http;
+pub mod ids;
+pub mod loaders;
 pub mod query;
+pub mod scalars;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{
+    EmptyMutation, EmptySubscription, Schema, SchemaBuilder, dataloader::DataLoader,
+};
 
 use crate::store::Store;
 
 pub type CatalogSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
 
-pub fn build_schema(store: Store) -> CatalogSchema {
+/// Deepest query accepted. GraphiQL's introspection query is 13 levels deep;
+/// the deepest real query of this schema is 6.
+pub const MAX_DEPTH: usize = 16;
+/// Most complex query accepted: each field counts 1, a list field its page
+/// size times its children, so `offers(first: 100)` with every nested field
+/// fits and a hundred aliased copies of it do not.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+fn builder() -> SchemaBuilder<query::Query, EmptyMutation, EmptySubscription> {
     Schema::build(query::Query, EmptyMutation, EmptySubscription)
-        .data(store)
-        .finish()
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .limit_directives(16)
+}
+
+pub fn build_schema(store: Store) -> CatalogSchema {
+    let loader = DataLoader::new(loaders::CatalogLoader::new(store.clone()), tokio::spawn);
+    builder().data(store).data(loader).finish()
 }
 
 /// The SDL of the public schema (`offer-catalog schema`, `schema.graphql`).
 pub fn sdl() -> String {
-    Schema::build(query::Query, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    builder().finish().sdl()
 }

@@ -1,6 +1,12 @@
 //! Every database query lives here: connecting, migrating, the write path of a
 //! delivery and the reads behind the API. Handlers and resolvers never build SQL.
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -30,6 +36,9 @@ pub struct Store {
     /// queues writers in the process instead of failing them with `SQLITE_BUSY`.
     /// PostgreSQL serializes per offer with an advisory lock instead.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQL statements run since start (exported in `/metrics`; tests use it to
+    /// check that batching keeps a request's statement count flat).
+    statements: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -61,10 +70,16 @@ impl Store {
         } else {
             options.max_connections(32).min_connections(2);
         }
-        let db = Database::connect(options).await?;
+        let mut db = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         Ok(Self {
             db,
             sqlite_writer: is_sqlite.then(|| Arc::new(Mutex::new(()))),
+            statements,
         })
     }
 
@@ -85,6 +100,11 @@ impl Store {
 
     pub fn backend(&self) -> DatabaseBackend {
         self.db.get_database_backend()
+    }
+
+    /// SQL statements run through this store since it was opened.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// True when the database answers a trivial query.

@@ -326,7 +326,8 @@ impl OfferWrite {
             default_payout_micros: Set(state
                 .default_payout()
                 .and_then(|p| p.payout_amount)
-                .and_then(micros)),
+                .and_then(micros)
+                .unwrap_or(-1)),
             geo_restricted: Set(state.is_geo_restricted()),
             state: Set(snapshot.clone()),
             raw_payload: Set(change.raw_payload.to_vec()),

@@ -311,7 +311,10 @@ async fn absent_relationship_keeps_present_empty_clears_present_replaces(app: Te
     );
     assert!(rules(&app, "offer_platform", "name", 1019).await.is_empty());
     let row = offer_row(&app, 1019).await;
-    assert_eq!(row["default_payout_micros"], Value::Null);
+    assert_eq!(
+        row["default_payout_micros"], -1,
+        "no default payout sorts below every amount"
+    );
     assert_eq!(row["geo_restricted"], 0);
     // Shared rows (labels, channels) stay for other offers.
     assert_eq!(
