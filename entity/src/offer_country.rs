@@ -10,6 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub country_code: String,
     /// `include` or `exclude`.
+    #[sea_orm(primary_key, auto_increment = false)]
     pub targeting_type: String,
 }
 

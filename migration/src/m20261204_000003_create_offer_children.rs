@@ -103,7 +103,8 @@ impl MigrationTrait for Migration {
                         .primary_key(
                             Index::create()
                                 .col(Targeting::NetworkOfferId)
-                                .col(key.clone()),
+                                .col(key.clone())
+                                .col(Targeting::TargetingType),
                         )
                         .to_owned(),
                 )

@@ -52,7 +52,14 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
     if !is_authorized(&app, &headers) {
         return unauthorized();
     }
-    let response = app.schema.execute(request.into_inner()).await;
+    let request = request.into_inner();
+    if request.query.trim().is_empty() {
+        let body = serde_json::json!({
+            "errors": [{"message": "no GraphQL query: send {\"query\": \"…\"} as JSON, or ?query=… with GET"}]
+        });
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    let response = app.schema.execute(request).await;
     let modern = wants_graphql_response_json(&headers);
     // No data at all means the request failed before execution (parse, validation, limits).
     let status = if modern && response.data == async_graphql::Value::Null && response.is_err() {

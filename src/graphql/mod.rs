@@ -7,6 +7,7 @@ pub mod filter;
 pub mod http;
 pub mod ids;
 pub mod loaders;
+pub mod prefetch;
 pub mod query;
 pub mod scalars;
 pub mod types;

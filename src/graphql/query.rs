@@ -7,6 +7,7 @@ use super::{
     filter::{OfferFilter, OfferOrder},
     ids::GlobalId,
     loaders::{AdvertiserId, CatalogLoader, CategoryId, ChannelId, OfferId},
+    prefetch::prefetch_page,
     types::{
         Advertiser, Category, Channel, CountryFacet, Label, Node, Offer, OfferConnection,
         OfferEdge, PageInfo,
@@ -57,6 +58,10 @@ impl Query {
     /// `first`/`after`, backward with `last`/`before`; at most 100 a page.
     #[graphql(
         complexity = "(first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE) as usize) * child_complexity + 1"
+    )]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the arguments are the field's GraphQL arguments (SPEC §5)"
     )]
     async fn offers(
         &self,
@@ -115,19 +120,23 @@ impl Query {
         if backward {
             rows.reverse();
         }
-        let edges = rows
+        let mut offers = rows
             .iter()
-            .map(|record: &OfferRecord| {
-                Ok(OfferEdge {
-                    cursor: Cursor {
-                        value: sort.key_of(record),
-                        id: record.network_offer_id,
-                    }
-                    .encode(&ordering),
-                    node: Offer::from_record(record)?,
-                })
-            })
+            .map(Offer::from_record)
             .collect::<Result<Vec<_>>>()?;
+        prefetch_page(ctx, &mut offers).await?;
+        let edges: Vec<OfferEdge> = rows
+            .iter()
+            .zip(offers)
+            .map(|(record, node): (&OfferRecord, Offer)| OfferEdge {
+                cursor: Cursor {
+                    value: sort.key_of(record),
+                    id: record.network_offer_id,
+                }
+                .encode(&ordering),
+                node,
+            })
+            .collect();
         let page_info = PageInfo {
             has_next_page: if backward {
                 anchor.is_some() && !after_anchor

@@ -741,14 +741,8 @@ fn rules(value: &Value, path: &str, kind: RuleKind) -> Parsed<Vec<Rule>> {
             value,
             targeting_type,
         };
-        match rules.iter_mut().find(|r| r.value == rule.value) {
-            // A value both included and excluded is excluded.
-            Some(existing) => {
-                if rule.is_exclude() {
-                    *existing = rule;
-                }
-            }
-            None => rules.push(rule),
+        if !rules.contains(&rule) {
+            rules.push(rule);
         }
     }
     rules.sort();

@@ -99,7 +99,7 @@ impl TestApp {
         configure(&mut settings);
         let store = Store::open(&database_url)
             .await
-            .expect("open and migrate the test database");
+            .unwrap_or_else(|e| panic!("open and migrate the test database {database_url}: {e}"));
         let state = AppState::new(settings, store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -259,9 +259,15 @@ pub async fn catalog_dump(db: &DatabaseConnection) -> Value {
             "payout_revenue",
             "network_offer_id, network_offer_payout_revenue_id",
         ),
-        ("offer_country", "network_offer_id, country_code"),
-        ("offer_device_type", "network_offer_id, name"),
-        ("offer_platform", "network_offer_id, name"),
+        (
+            "offer_country",
+            "network_offer_id, country_code, targeting_type",
+        ),
+        (
+            "offer_device_type",
+            "network_offer_id, name, targeting_type",
+        ),
+        ("offer_platform", "network_offer_id, name, targeting_type"),
         ("offer_revision", "network_offer_id, revision"),
     ] {
         let mut table_rows = rows(db, &format!("SELECT * FROM {table} ORDER BY {order}")).await;

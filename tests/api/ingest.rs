@@ -43,7 +43,7 @@ async fn offer_row(app: &TestApp, id: i64) -> Value {
 /// `(label, targeting_type)` pairs of a targeting table.
 async fn rules(app: &TestApp, table: &str, column: &str, id: i64) -> Vec<(String, String)> {
     app.rows(&format!(
-        "SELECT {column} AS v, targeting_type AS t FROM {table} WHERE network_offer_id = {id} ORDER BY {column}"
+        "SELECT {column} AS v, targeting_type AS t FROM {table} WHERE network_offer_id = {id} ORDER BY {column}, targeting_type"
     ))
     .await
     .into_iter()
@@ -600,8 +600,7 @@ async fn bad_input_is_answered_4xx_and_recorded(app: TestApp) {
         .await;
     assert_eq!(status, 413);
     // GET is not a delivery.
-    let get = app
-        .client
+    let get = reqwest::Client::new()
         .get(app.url("/webhooks/everflow"))
         .send()
         .await
@@ -852,10 +851,10 @@ async fn sentinels_strings_and_floats_normalize(app: TestApp) {
     assert_eq!(p[0]["revenue_amount"], "0.1");
     assert_eq!(p[0]["payout_type"], Value::Null);
     assert_eq!(p[0]["is_default"], 1);
-    // Both included and excluded: excluded wins.
+    // Both included and excluded: both rules are kept (the offer is then available nowhere).
     assert_eq!(
         rules(&app, "offer_country", "country_code", 77).await,
-        pairs(&[("GB", "exclude")])
+        pairs(&[("GB", "exclude"), ("GB", "include")])
     );
     assert_eq!(
         app.rows("SELECT COUNT(*) AS n FROM advertiser").await[0]["n"],

@@ -5,7 +5,9 @@ mod offer;
 
 pub use catalog::{Advertiser, Category, Channel, CountryFacet, Label};
 pub use connection::{OfferConnection, OfferEdge, PageInfo};
-pub use offer::{ConversionCaps, Offer, OfferRevision, OfferVisibility, Payout, Targeting};
+pub use offer::{
+    ConversionCaps, DEFAULT_HISTORY, Offer, OfferRevision, OfferVisibility, Payout, Targeting,
+};
 
 use async_graphql::Interface;
 

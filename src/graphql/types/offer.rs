@@ -15,7 +15,10 @@ use crate::{
         error::{internal, limit_exceeded},
         filter::OfferStatus,
         ids::GlobalId,
-        loaders::{AdvertiserId, CatalogLoader, CategoryId, ChannelId, HistoryKey},
+        loaders::{
+            AdvertiserId, CatalogLoader, CategoryId, CategoryOfferCount, ChannelId, HistoryKey,
+        },
+        prefetch::Prefetched,
         scalars::Decimal,
     },
     ingest::{
@@ -27,6 +30,8 @@ use crate::{
 
 /// Most revisions `history(first:)` returns.
 pub const MAX_HISTORY: i32 = 100;
+/// Revisions `history` returns when `first` is not given.
+pub const DEFAULT_HISTORY: i32 = 10;
 
 /// Who may run an offer.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -54,6 +59,8 @@ impl OfferVisibility {
 pub struct Offer {
     state: Arc<OfferState>,
     revision: i32,
+    /// The page's batch-loaded nested data, when the offer came in a page.
+    prefetched: Option<Arc<Prefetched>>,
 }
 
 impl Offer {
@@ -61,7 +68,20 @@ impl Offer {
         Self {
             state: Arc::new(state),
             revision,
+            prefetched: None,
         }
+    }
+
+    pub fn state(&self) -> &OfferState {
+        &self.state
+    }
+
+    pub fn set_prefetched(&mut self, prefetched: Arc<Prefetched>) {
+        self.prefetched = Some(prefetched);
+    }
+
+    fn prefetched(&self) -> Option<&Prefetched> {
+        self.prefetched.as_deref()
     }
 
     pub fn from_record(record: &OfferRecord) -> Result<Self> {
@@ -88,6 +108,10 @@ impl Offer {
 
 fn unix_time(seconds: Option<i64>) -> Option<DateTime<Utc>> {
     seconds.and_then(|s| Utc.timestamp_opt(s, 0).single())
+}
+
+fn loader<'a>(ctx: &Context<'a>) -> Result<&'a DataLoader<CatalogLoader>> {
+    ctx.data::<DataLoader<CatalogLoader>>()
 }
 
 fn party_name(party: &Party) -> Option<String> {
@@ -159,11 +183,11 @@ impl Offer {
         let Some(party) = &self.state.advertiser else {
             return Ok(None);
         };
-        let loader = ctx.data::<DataLoader<CatalogLoader>>()?;
-        let row = loader
-            .load_one(AdvertiserId(party.id))
-            .await
-            .map_err(internal)?;
+        let key = AdvertiserId(party.id);
+        let row = match self.prefetched().and_then(|p| p.advertisers.as_ref()) {
+            Some(rows) => rows.get(&key).cloned(),
+            None => loader(ctx)?.load_one(key).await.map_err(internal)?,
+        };
         Ok(Some(row.map(Advertiser::from).unwrap_or(Advertiser {
             network_advertiser_id: party.id,
             name: party_name(party),
@@ -173,16 +197,29 @@ impl Offer {
         let Some(party) = &self.state.category else {
             return Ok(None);
         };
-        let loader = ctx.data::<DataLoader<CatalogLoader>>()?;
-        let row = loader
-            .load_one(CategoryId(party.id))
-            .await
-            .map_err(internal)?;
-        Ok(Some(row.map(Category::from).unwrap_or(Category {
+        let key = CategoryId(party.id);
+        let row = match self.prefetched().and_then(|p| p.categories.as_ref()) {
+            Some(rows) => rows.get(&key).cloned(),
+            None => loader(ctx)?.load_one(key).await.map_err(internal)?,
+        };
+        let offer_count = self
+            .prefetched()
+            .and_then(|p| p.category_counts.as_ref())
+            .map(|counts| {
+                counts
+                    .get(&CategoryOfferCount(party.id))
+                    .copied()
+                    .unwrap_or(0)
+            });
+        let category = row.map(Category::from).unwrap_or(Category {
             network_category_id: party.id,
             name: party_name(party),
             offer_count: None,
-        })))
+        });
+        Ok(Some(Category {
+            offer_count,
+            ..category
+        }))
     }
     /// Labels, sorted.
     async fn labels(&self) -> &[String] {
@@ -192,11 +229,20 @@ impl Offer {
         if self.state.channels.is_empty() {
             return Ok(Vec::new());
         }
-        let loader = ctx.data::<DataLoader<CatalogLoader>>()?;
-        let rows = loader
-            .load_many(self.state.channels.iter().map(|c| ChannelId(c.id)))
-            .await
-            .map_err(internal)?;
+        let loaded;
+        let rows = match self.prefetched().and_then(|p| p.channels.as_ref()) {
+            Some(rows) => rows,
+            None => {
+                let keys: Vec<ChannelId> = self
+                    .state
+                    .channels
+                    .iter()
+                    .map(|c| ChannelId(c.id))
+                    .collect();
+                loaded = loader(ctx)?.load_many(keys).await.map_err(internal)?;
+                &loaded
+            }
+        };
         Ok(self
             .state
             .channels
@@ -271,15 +317,18 @@ impl Offer {
         if first == 0 {
             return Ok(Vec::new());
         }
-        let loader = ctx.data::<DataLoader<CatalogLoader>>()?;
-        let revisions = loader
-            .load_one(HistoryKey {
-                offer: self.state.network_offer_id,
-                limit: first as u64,
-            })
-            .await
-            .map_err(internal)?
-            .unwrap_or_default();
+        let key = HistoryKey {
+            offer: self.state.network_offer_id,
+            limit: first as u64,
+        };
+        let revisions = match self.prefetched().and_then(|p| p.history.as_ref()) {
+            Some(history) => history.get(&key).cloned().unwrap_or_default(),
+            None => loader(ctx)?
+                .load_one(key)
+                .await
+                .map_err(internal)?
+                .unwrap_or_default(),
+        };
         Ok(revisions.into_iter().map(OfferRevision::from).collect())
     }
 }
