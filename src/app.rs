@@ -29,28 +29,29 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(mut settings: Settings, store: Store) -> Self {
+    /// The state of a serving process; starts its change listener on PostgreSQL.
+    pub async fn start(mut settings: Settings, store: Store) -> Result<Self, sea_orm::sqlx::Error> {
         // An empty secret or token is the same as none.
         settings.webhook_secret = settings.webhook_secret.filter(|s| !s.is_empty());
         settings.api_token = settings.api_token.filter(|s| !s.is_empty());
         let metrics = Metrics::new();
-        let events = EventBus::new(metrics.clone());
+        let events = EventBus::start(&store, metrics.clone()).await?;
         let ingestor = Ingestor::new(store.clone(), metrics.clone());
-        let schema = graphql::build_schema(store.clone());
-        Self {
+        let schema = graphql::build_schema(store.clone(), events.clone());
+        Ok(Self {
             settings,
             store,
             ingestor,
             metrics,
             events,
             schema,
-        }
+        })
     }
 
     /// Hands an applied delivery's change to subscribers (after its commit).
     pub fn publish(&self, receipt: &Receipt) {
         if let Some(change) = &receipt.applied {
-            self.events.publish(change.clone());
+            self.events.publish_local(change.clone());
         }
     }
 }
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
             "/graphql",
             get(graphql::http::graphql_get).post(graphql::http::graphql_post),
         )
+        .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .route("/", get(graphql::http::graphiql))
         .route("/graphiql", get(graphql::http::graphiql))
         .route("/healthz", get(healthz))

@@ -80,7 +80,9 @@ async fn open_state(settings: Settings) -> anyhow::Result<AppState> {
     let store = Store::open(&settings.database_url)
         .await
         .with_context(|| format!("opening the database {}", redact(&settings.database_url)))?;
-    Ok(AppState::new(settings, store))
+    AppState::start(settings, store)
+        .await
+        .context("starting the change listener")
 }
 
 /// The URL without its password, for messages.

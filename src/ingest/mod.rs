@@ -90,7 +90,9 @@ pub struct Receipt {
 pub struct AppliedChange {
     pub kind: ChangeKind,
     pub state: OfferState,
-    pub changed_fields: Vec<&'static str>,
+    /// The state before, for telling subscribers an offer stopped matching.
+    pub previous: Option<OfferState>,
+    pub changed_fields: Vec<String>,
     pub revision: i32,
     pub at: DateTime<Utc>,
 }
@@ -246,6 +248,9 @@ impl Ingestor {
             return Ok(unchanged(Outcome::Duplicate, stored.revision, delivery_id));
         }
 
+        if changed_fields.contains(&state::fields::CATEGORY) {
+            write.resolve_category_stub(&mut state).await?;
+        }
         let revision = stored.as_ref().map_or(1, |s| s.revision + 1);
         let kind = if stored.is_some() {
             ChangeKind::Updated
@@ -279,7 +284,8 @@ impl Ingestor {
             applied: Some(Arc::new(AppliedChange {
                 kind,
                 state,
-                changed_fields,
+                previous: stored.map(|s| s.state),
+                changed_fields: changed_fields.iter().map(|f| (*f).to_owned()).collect(),
                 revision,
                 at,
             })),

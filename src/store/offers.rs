@@ -15,7 +15,10 @@ use sea_orm::{
 use tokio::sync::OwnedMutexGuard;
 
 use super::{Store, StoreError, deliveries::NewDelivery};
-use crate::ingest::state::{OfferState, fields, normalized_status};
+use crate::{
+    events::{ChangeRef, NOTIFY_CHANNEL},
+    ingest::state::{OfferState, fields, normalized_status},
+};
 
 /// The stored state of an offer, as read under its write lock.
 #[derive(Debug, Clone)]
@@ -352,6 +355,38 @@ impl OfferWrite {
         })
         .exec_without_returning(txn)
         .await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // Delivered to every listening replica when, and only if, this transaction commits.
+            let reference = ChangeRef {
+                network_offer_id: id,
+                revision: change.revision,
+            };
+            txn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [
+                    NOTIFY_CHANNEL.into(),
+                    serde_json::to_string(&reference).unwrap_or_default().into(),
+                ],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Fills a category known only by id with what the catalog knows of it, so
+    /// the offer's document (which subscriptions filter on) carries its name.
+    pub async fn resolve_category_stub(&self, state: &mut OfferState) -> Result<(), StoreError> {
+        if let Some(party) = state.category.as_mut()
+            && party.is_stub()
+            && let Some(row) = category::Entity::find_by_id(party.id)
+                .one(&self.txn)
+                .await?
+        {
+            party.network_id = row.network_id;
+            party.name = row.name;
+            party.status = row.status;
+        }
         Ok(())
     }
 

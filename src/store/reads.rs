@@ -12,8 +12,13 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr},
 };
 
+use super::offers::micros;
 use super::{Store, StoreError};
-use crate::ingest::state::OfferState;
+use crate::ingest::{
+    AppliedChange, ChangeKind,
+    payload::Rule,
+    state::{OfferState, normalized_status},
+};
 
 /// The statuses `offers` shows when the filter names none: all but deleted.
 pub const DEFAULT_STATUSES: [&str; 4] = ["active", "paused", "pending", "other"];
@@ -489,6 +494,60 @@ impl Store {
             .await?)
     }
 
+    /// The committed change that made `revision` of an offer, with the state
+    /// before it (for change events received from another replica).
+    pub async fn applied_change(
+        &self,
+        network_offer_id: i64,
+        revision: i32,
+    ) -> Result<Option<AppliedChange>, StoreError> {
+        let rows = offer_revision::Entity::find()
+            .filter(offer_revision::Column::NetworkOfferId.eq(network_offer_id))
+            .filter(offer_revision::Column::Revision.is_in([revision - 1, revision]))
+            .order_by_desc(offer_revision::Column::Revision)
+            .all(&self.db)
+            .await?;
+        let decode = |row: &offer_revision::Model| -> Result<OfferState, StoreError> {
+            let snapshot = match &row.snapshot {
+                serde_json::Value::String(text) => serde_json::from_str(text),
+                other => serde_json::from_value(other.clone()),
+            };
+            snapshot.map_err(|e| StoreError::CorruptState(network_offer_id, e))
+        };
+        let Some(current) = rows.iter().find(|r| r.revision == revision) else {
+            return Ok(None);
+        };
+        let previous = rows
+            .iter()
+            .find(|r| r.revision == revision - 1)
+            .map(decode)
+            .transpose()?;
+        let changed_fields = match &current.changed_fields {
+            serde_json::Value::String(text) => serde_json::from_str(text).unwrap_or_default(),
+            other => other.clone(),
+        };
+        let changed_fields: Vec<String> = changed_fields
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(AppliedChange {
+            kind: if current.change == "created" {
+                ChangeKind::Created
+            } else {
+                ChangeKind::Updated
+            },
+            state: decode(current)?,
+            previous,
+            changed_fields,
+            revision,
+            at: current.at,
+        }))
+    }
+
     /// The revision rows of one offer (tests and tooling).
     pub async fn revisions_of(
         &self,
@@ -499,5 +558,113 @@ impl Store {
             .order_by_asc(offer_revision::Column::Revision)
             .all(&self.db)
             .await?)
+    }
+}
+
+impl OfferConditions {
+    /// Whether an offer in `state` matches, in memory: the same rules as
+    /// [`OfferConditions::condition`] in SQL (for subscriptions, which filter
+    /// each change against the offer's new state).
+    pub fn matches(&self, state: &OfferState) -> bool {
+        let status = normalized_status(state.offer_status.as_deref());
+        if !self.statuses.is_empty() && !self.statuses.iter().any(|s| s == status) {
+            return false;
+        }
+        let includes =
+            |rules: &[Rule], value: &str| rules.iter().any(|r| r.is_include() && r.value == value);
+        let includes_lower = |rules: &[Rule], wanted: &[String]| {
+            rules.iter().any(|r| {
+                r.is_include()
+                    && wanted
+                        .iter()
+                        .any(|w| w.to_lowercase() == r.value.to_lowercase())
+            })
+        };
+        if let Some(code) = &self.available_in {
+            let excluded = state
+                .countries
+                .iter()
+                .any(|r| r.is_exclude() && &r.value == code);
+            if excluded || (state.is_geo_restricted() && !includes(&state.countries, code)) {
+                return false;
+            }
+        }
+        if let Some(codes) = &self.countries
+            && !codes.iter().any(|c| includes(&state.countries, c))
+        {
+            return false;
+        }
+        let category = state.category.as_ref();
+        if let Some(ids) = &self.category_ids
+            && !category.is_some_and(|c| ids.contains(&c.id))
+        {
+            return false;
+        }
+        if let Some(name) = &self.category_name
+            && category
+                .and_then(|c| c.name.as_deref())
+                .is_none_or(|n| n.to_lowercase() != name.to_lowercase())
+        {
+            return false;
+        }
+        if let Some(ids) = &self.advertiser_ids
+            && !state
+                .advertiser
+                .as_ref()
+                .is_some_and(|a| ids.contains(&a.id))
+        {
+            return false;
+        }
+        if let Some(labels) = &self.labels
+            && !state.labels.iter().any(|l| labels.contains(l))
+        {
+            return false;
+        }
+        if let Some(ids) = &self.channel_ids
+            && !state.channels.iter().any(|c| ids.contains(&c.id))
+        {
+            return false;
+        }
+        if let Some(names) = &self.device_types
+            && !includes_lower(&state.device_types, names)
+        {
+            return false;
+        }
+        if let Some(names) = &self.platforms
+            && !includes_lower(&state.platforms, names)
+        {
+            return false;
+        }
+        if let Some(search) = &self.search
+            && !state.name.to_lowercase().contains(&search.to_lowercase())
+        {
+            return false;
+        }
+        if let Some(currency) = &self.currency
+            && state.currency_id.as_deref() != Some(currency.to_uppercase().as_str())
+        {
+            return false;
+        }
+        if let Some(min) = self.min_payout_micros {
+            let payout = state
+                .default_payout()
+                .and_then(|p| p.payout_amount)
+                .and_then(micros)
+                .unwrap_or(-1);
+            if payout < min {
+                return false;
+            }
+        }
+        if let Some(since) = self.updated_since
+            && state.time_saved.unwrap_or(0) < since
+        {
+            return false;
+        }
+        if let Some(ids) = &self.offer_ids
+            && !ids.contains(&state.network_offer_id)
+        {
+            return false;
+        }
+        true
     }
 }

@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
+use offer_catalog::graphql::filter::OfferFilter;
+
 use crate::helpers::{API_SHAPE, SEED_EXAMPLE, TestApp};
 
 crate::on_both_backends!(
@@ -243,8 +245,36 @@ async fn every_filter_alone_and_combined(app: TestApp) {
         ),
         (json!({"labels": ["nope"]}), vec![]),
     ];
+    let all: Vec<i64> = (1..=6).collect();
+    let states: Vec<_> = app
+        .state
+        .store
+        .offers_by_ids(&all)
+        .await
+        .unwrap()
+        .iter()
+        .map(|record| record.decode_state().unwrap())
+        .collect();
     for (filter, expected) in cases {
         assert_eq!(ids(&app, filter.clone()).await, expected, "filter {filter}");
+        // Subscriptions match in memory: the same filter must pick the same offers.
+        let parsed = <OfferFilter as async_graphql::InputType>::parse(Some(
+            async_graphql::Value::from_json(if filter.is_null() {
+                json!({})
+            } else {
+                filter.clone()
+            })
+            .unwrap(),
+        ))
+        .unwrap();
+        let conditions = parsed.to_conditions().unwrap();
+        let mut in_memory: Vec<i64> = states
+            .iter()
+            .filter(|s| conditions.matches(s))
+            .map(|s| s.network_offer_id)
+            .collect();
+        in_memory.sort_by(|a, b| b.cmp(a));
+        assert_eq!(in_memory, expected, "in-memory match of {filter}");
     }
 }
 
@@ -576,6 +606,14 @@ async fn statement_count_does_not_grow_with_page_size(app: TestApp) {
         .await;
     }
     let store = &app.state.store;
+    // On PostgreSQL the change listener reads each notified revision: let it finish.
+    loop {
+        let before = store.statements_executed();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if store.statements_executed() == before {
+            break;
+        }
+    }
     let mut counts = Vec::new();
     for n in [5, 100, 5] {
         let before = store.statements_executed();

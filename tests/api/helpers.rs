@@ -100,7 +100,7 @@ impl TestApp {
         let store = Store::open(&database_url)
             .await
             .unwrap_or_else(|e| panic!("open and migrate the test database {database_url}: {e}"));
-        let state = AppState::new(settings, store);
+        let state = AppState::start(settings, store).await.expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
@@ -321,4 +321,23 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+impl TestApp {
+    /// Waits until the server counts `n` live subscriptions (they are registered
+    /// asynchronously after the client's subscribe message).
+    pub async fn wait_for_subscriptions(&self, n: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let live = self.state.metrics.subscriptions.get();
+            if live >= n as i64 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {live} of {n} subscriptions registered"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }

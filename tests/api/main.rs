@@ -3,3 +3,5 @@ mod graphql;
 mod helpers;
 mod ingest;
 mod schema;
+mod subscriptions;
+mod ws_client;
