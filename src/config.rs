@@ -46,6 +46,16 @@ pub struct Settings {
     )]
     pub api_token: Option<String>,
 
+    /// Seconds between the server's WebSocket pings; a client silent for two
+    /// intervals is disconnected.
+    #[arg(
+        long,
+        env = "OFFER_CATALOG_WS_PING_SECS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub ws_ping_secs: u64,
+
     /// Base address of GraphiQL's script and style assets.
     #[arg(long, env = "OFFER_CATALOG_GRAPHIQL_CDN", default_value = DEFAULT_GRAPHIQL_CDN, global = true)]
     pub graphiql_cdn: String,
@@ -59,6 +69,7 @@ impl Settings {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             webhook_secret: None,
             api_token: None,
+            ws_ping_secs: 20,
             graphiql_cdn: DEFAULT_GRAPHIQL_CDN.to_owned(),
         }
     }

@@ -1,9 +1,9 @@
 //! `GET /graphql/ws`: subscriptions over WebSocket, in both the
 //! `graphql-transport-ws` and the legacy `graphql-ws` protocol.
 //!
-//! The server pings every client every [`PING_INTERVAL`] and closes a
-//! connection that has not answered (any frame counts) for two intervals, so
-//! dead clients are reaped even if they never unsubscribe.
+//! The server pings every client every `ws_ping_secs` (20 s by default) and
+//! closes a connection that has not answered (any frame counts) for two
+//! intervals, so dead clients are reaped even if they never unsubscribe.
 use std::{
     sync::{
         Arc,
@@ -31,7 +31,6 @@ use tokio_util::sync::PollSender;
 use super::http::is_authorized;
 use crate::app::AppState;
 
-pub const PING_INTERVAL: Duration = Duration::from_secs(20);
 /// Largest client message accepted.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -78,8 +77,9 @@ async fn serve(app: AppState, socket: WebSocket, protocol: GraphQLProtocol, head
 
     // Everything to the client goes through one bounded queue, pings included.
     let (sender, mut outgoing) = mpsc::channel::<Message>(64);
+    let ping_interval = Duration::from_secs(app.settings.ws_ping_secs.max(1));
     let writer = tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(PING_INTERVAL);
+        let mut ticker = tokio::time::interval(ping_interval);
         ticker.tick().await;
         loop {
             tokio::select! {
@@ -89,7 +89,7 @@ async fn serve(app: AppState, socket: WebSocket, protocol: GraphQLProtocol, head
                 },
                 _ = ticker.tick() => {
                     let silent_ms = (started.elapsed().as_millis() as u64).saturating_sub(last_heard.load(Ordering::Relaxed));
-                    if silent_ms > 2 * PING_INTERVAL.as_millis() as u64 {
+                    if silent_ms > 2 * ping_interval.as_millis() as u64 {
                         tracing::info!("closing a WebSocket whose client stopped answering pings");
                         let _ = sink.send(Message::Close(None)).await;
                         break;
@@ -113,15 +113,20 @@ async fn serve(app: AppState, socket: WebSocket, protocol: GraphQLProtocol, head
         }
         Ok(Data::default())
     };
-    GraphQLWebSocket::new_with_pair(
+    let session = GraphQLWebSocket::new_with_pair(
         PollSender::new(sender),
         incoming,
         app.schema.clone(),
         protocol,
     )
     .on_connection_init(on_init)
-    .serve()
-    .await;
-    writer.abort();
+    .serve();
+    // The connection ends when the protocol ends or the writer gives up (client
+    // gone or silent): dropping the session drops its subscriptions.
+    let mut writer = writer;
+    tokio::select! {
+        () = session => writer.abort(),
+        _ = &mut writer => {}
+    }
     app.metrics.ws_connections.dec();
 }

@@ -571,3 +571,43 @@ async fn postgres_events_reach_subscribers_of_every_process() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200, "the process survived");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_are_disconnected_by_server_pings() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.ws_ping_secs = 1)
+        .await
+        .unwrap();
+    // A live client answers pings (tungstenite replies while reading) and stays.
+    let mut live = WsClient::connect(app.addr, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    live.subscribe("s", SUBSCRIPTION, json!({})).await;
+    // A dead one subscribes and then never reads, so never answers a ping.
+    let mut dead = WsClient::connect(app.addr, Protocol::TransportWs, json!({}))
+        .await
+        .unwrap();
+    dead.subscribe("s", SUBSCRIPTION, json!({})).await;
+    app.wait_for_subscriptions(2).await;
+
+    let reading = tokio::spawn(async move {
+        // Reads (and so answers pings) for five seconds.
+        let outcome = live.next_payload(Duration::from_secs(5)).await;
+        (outcome, live)
+    });
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.state.metrics.subscriptions.get() > 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the silent client was not reaped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.state.metrics.ws_connections.get(),
+        1,
+        "only the silent connection was closed"
+    );
+    let (outcome, _live) = reading.await.unwrap();
+    assert_eq!(outcome, None, "the live client saw no close and no error");
+    drop(dead);
+}
