@@ -34,7 +34,7 @@ impl AppState {
         // An empty secret or token is the same as none.
         settings.webhook_secret = settings.webhook_secret.filter(|s| !s.is_empty());
         settings.api_token = settings.api_token.filter(|s| !s.is_empty());
-        let metrics = Metrics::new();
+        let metrics = Metrics::for_store(&store);
         let events = EventBus::start(&store, metrics.clone()).await?;
         let ingestor = Ingestor::new(store.clone(), metrics.clone());
         let schema = graphql::build_schema(store.clone(), events.clone());

@@ -6,6 +6,8 @@ use prometheus_client::{
     registry::Registry,
 };
 
+use crate::store::Store;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
     pub outcome: String,
@@ -31,7 +33,19 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// Metrics of a serving process, including the store's SQL statement count.
+    pub fn for_store(store: &Store) -> Self {
+        Self::build(Some(store.statement_counter()))
+    }
+
+    fn build(sql_statements: Option<Counter>) -> Self {
         let mut registry = Registry::with_prefix("offer_catalog");
+        if let Some(counter) = sql_statements {
+            registry.register("sql_statements", "SQL statements run", counter);
+        }
         let deliveries = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "webhook_deliveries",

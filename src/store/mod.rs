@@ -1,14 +1,9 @@
 //! Every database query lives here: connecting, migrating, the write path of a
 //! delivery and the reads behind the API. Handlers and resolvers never build SQL.
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
+use prometheus_client::metrics::counter::Counter;
 use sea_orm::{
     ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
@@ -38,7 +33,7 @@ pub struct Store {
     sqlite_writer: Option<Arc<Mutex<()>>>,
     /// SQL statements run since start (exported in `/metrics`; tests use it to
     /// check that batching keeps a request's statement count flat).
-    statements: Arc<AtomicU64>,
+    statements: Counter,
 }
 
 impl Store {
@@ -71,10 +66,10 @@ impl Store {
             options.max_connections(32).min_connections(2);
         }
         let mut db = Database::connect(options).await?;
-        let statements = Arc::new(AtomicU64::new(0));
+        let statements = Counter::default();
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.inc();
         });
         Ok(Self {
             db,
@@ -104,7 +99,12 @@ impl Store {
 
     /// SQL statements run through this store since it was opened.
     pub fn statements_executed(&self) -> u64 {
-        self.statements.load(Ordering::Relaxed)
+        self.statements.get()
+    }
+
+    /// The counter behind [`Store::statements_executed`], for `/metrics`.
+    pub fn statement_counter(&self) -> Counter {
+        self.statements.clone()
     }
 
     /// True when the database answers a trivial query.

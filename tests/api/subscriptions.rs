@@ -396,6 +396,14 @@ async fn a_thousand_subscribers_each_receive_one_change(app: TestApp) {
         metrics.contains(&format!("offer_catalog_websocket_connections {N}")),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("offer_catalog_sql_statements_total "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("offer_catalog_events_lagged_total 0"),
+        "{metrics}"
+    );
 
     app.deliver(&targeted(42, 1, &["US"], &[])).await;
     let answered = Instant::now();
