@@ -22,6 +22,8 @@ use crate::ingest::{
 
 /// The statuses `offers` shows when the filter names none: all but deleted.
 pub const DEFAULT_STATUSES: [&str; 4] = ["active", "paused", "pending", "other"];
+/// Every normalized status.
+const ALL_STATUSES: [&str; 5] = ["active", "paused", "pending", "other", "deleted"];
 
 /// Validated filter conditions; every `Some` narrows the result.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -186,7 +188,20 @@ impl OfferConditions {
     pub fn condition(&self) -> Condition {
         let mut all = Condition::all();
         if !self.statuses.is_empty() {
-            all = all.add(offer::Column::Status.is_in(self.statuses.iter().cloned()));
+            // Name the shorter side: `status <> 'deleted'` for the default lets the
+            // planner walk the ordering index instead of sorting every live offer.
+            let excluded: Vec<&str> = ALL_STATUSES
+                .iter()
+                .copied()
+                .filter(|s| !self.statuses.iter().any(|wanted| wanted == s))
+                .collect();
+            if excluded.len() < self.statuses.len() {
+                if !excluded.is_empty() {
+                    all = all.add(offer::Column::Status.is_not_in(excluded));
+                }
+            } else {
+                all = all.add(offer::Column::Status.is_in(self.statuses.iter().cloned()));
+            }
         }
         if let Some(code) = &self.available_in {
             let rule = |kind: &str| {
