@@ -13,9 +13,9 @@ pub struct Model {
     pub change: String,
     /// JSON array of the changed field names.
     pub changed_fields: Json,
-    /// The normalized offer after this revision.
+    /// The normalized offer after this revision. The delivery that made it is
+    /// the `applied` row of `webhook_delivery` with the same offer and revision.
     pub snapshot: Json,
-    pub delivery_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,7 +17,6 @@ impl MigrationTrait for Migration {
                     .col(text(OfferRevision::Change))
                     .col(json(OfferRevision::ChangedFields))
                     .col(json(OfferRevision::Snapshot))
-                    .col(big_integer_null(OfferRevision::DeliveryId))
                     .primary_key(
                         Index::create()
                             .col(OfferRevision::NetworkOfferId)
@@ -89,7 +88,6 @@ enum OfferRevision {
     Change,
     ChangedFields,
     Snapshot,
-    DeliveryId,
 }
 
 #[derive(DeriveIden)]

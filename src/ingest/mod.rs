@@ -5,14 +5,19 @@ pub mod payload;
 pub mod state;
 pub mod webhook;
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     metrics::Metrics,
-    store::{Store, StoreError, deliveries::NewDelivery, offers::OfferChange},
+    store::{
+        Store, StoreError,
+        deliveries::NewDelivery,
+        offers::{OfferUpdate, RevisionRow},
+    },
 };
 use payload::{InvalidField, OfferDelivery, parse_offer};
 use state::OfferState;
@@ -78,8 +83,6 @@ pub struct Receipt {
     /// The offer's stored revision after the delivery.
     pub revision: i32,
     pub change: Option<ChangeKind>,
-    #[serde(skip)]
-    pub delivery_id: i64,
     /// For applied deliveries: the new state and what changed, for subscribers.
     #[serde(skip)]
     pub applied: Option<Arc<AppliedChange>>,
@@ -122,19 +125,47 @@ impl IngestError {
 }
 
 /// Applies deliveries to the catalog.
+///
+/// Parsing happens in the caller's task; writing in one writer task per
+/// process, which takes every delivery waiting (up to [`MAX_BATCH`]) and
+/// applies them in one transaction (group commit). Each caller gets its own
+/// receipt after that commit. A batch that fails is retried delivery by
+/// delivery, so one bad delivery never fails its neighbours.
 #[derive(Clone)]
 pub struct Ingestor {
     store: Store,
     metrics: Metrics,
+    jobs: mpsc::Sender<Job>,
 }
 
-/// How often a delivery is retried when PostgreSQL reports a deadlock or a
-/// serialization failure between concurrent deliveries.
+/// Most deliveries applied in one transaction.
+pub const MAX_BATCH: usize = 128;
+/// Deliveries waiting for the writer before callers wait to enqueue (back-pressure).
+const QUEUE: usize = 1024;
+
+/// How often a batch is retried when PostgreSQL reports a deadlock or a
+/// serialization failure between concurrent transactions.
 const MAX_ATTEMPTS: usize = 3;
 
+/// A parsed delivery waiting for the writer.
+struct Job {
+    delivery: OfferDelivery,
+    incoming: Incoming,
+    received_at: DateTime<Utc>,
+    sha: String,
+    reply: oneshot::Sender<Result<Receipt, StoreError>>,
+}
+
 impl Ingestor {
+    /// An ingestor writing to `store`; starts its writer task (needs a Tokio runtime).
     pub fn new(store: Store, metrics: Metrics) -> Self {
-        Self { store, metrics }
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run_writer(store.clone(), queue));
+        Self {
+            store,
+            metrics,
+            jobs,
+        }
     }
 
     /// Parses, applies and records one delivery. Every delivery, rejected ones
@@ -144,8 +175,7 @@ impl Ingestor {
     pub async fn ingest(&self, incoming: &Incoming) -> Result<Receipt, IngestError> {
         let received_at = Utc::now();
         let sha = hex::encode(Sha256::digest(&incoming.body));
-        let parsed = parse_delivery(&incoming.body);
-        let delivery = match parsed {
+        let delivery = match parse_delivery(&incoming.body) {
             Ok(delivery) => delivery,
             Err((error, offer_id)) => {
                 let (message, path) = match &error {
@@ -175,39 +205,107 @@ impl Ingestor {
             }
         };
         tracing::Span::current().record("offer", delivery.network_offer_id);
-        let mut attempt = 1;
-        loop {
-            match self.apply(&delivery, incoming, received_at, &sha).await {
-                Err(StoreError::Db(e)) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
-                    tracing::debug!(error = %e, attempt, "retrying delivery after a transient conflict");
-                    attempt += 1;
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            delivery,
+            incoming: incoming.clone(),
+            received_at,
+            sha,
+            reply,
+        };
+        let closed = || {
+            StoreError::Db(sea_orm::DbErr::Custom(
+                "the delivery writer has stopped".into(),
+            ))
+        };
+        self.jobs.send(job).await.map_err(|_| closed())?;
+        let receipt = answer.await.map_err(|_| closed())??;
+        self.metrics.count_delivery(receipt.outcome.as_str());
+        Ok(receipt)
+    }
+}
+
+/// The writer task: batches whatever is waiting and applies it.
+async fn run_writer(store: Store, mut queue: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match apply_with_retries(&store, &batch).await {
+            Ok(receipts) => {
+                for (job, receipt) in batch.drain(..).zip(receipts) {
+                    let _ = job.reply.send(Ok(receipt));
                 }
-                Err(e) => return Err(e.into()),
-                Ok(receipt) => {
-                    self.metrics.count_delivery(receipt.outcome.as_str());
-                    return Ok(receipt);
+            }
+            Err(error) if batch.len() > 1 => {
+                tracing::warn!(%error, size = batch.len(), "batch failed; applying its deliveries one by one");
+                for job in batch.drain(..) {
+                    let result = apply_with_retries(&store, std::slice::from_ref(&job))
+                        .await
+                        .map(|mut receipts| receipts.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(error) => {
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::Db(sea_orm::DbErr::Custom(
+                        error.to_string(),
+                    ))));
                 }
             }
         }
     }
+}
 
-    async fn apply(
-        &self,
-        delivery: &OfferDelivery,
-        incoming: &Incoming,
-        received_at: DateTime<Utc>,
-        sha: &str,
-    ) -> Result<Receipt, StoreError> {
+async fn apply_with_retries(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match apply_batch(store, jobs).await {
+            Err(StoreError::Db(e)) if attempt < MAX_ATTEMPTS && is_transient(&e) => {
+                tracing::debug!(error = %e, attempt, "retrying a batch after a transient conflict");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The current state of an offer while a batch is planned.
+struct Current {
+    state: OfferState,
+    revision: i32,
+}
+
+/// Applies a batch in one transaction; receipts come in the jobs' order.
+async fn apply_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
+    let ids: Vec<i64> = jobs.iter().map(|j| j.delivery.network_offer_id).collect();
+    let write = store.begin_batch(&ids).await?;
+    let stored = write.load(&ids).await?;
+    let mut current: HashMap<i64, Current> = stored
+        .iter()
+        .map(|(id, s)| {
+            (
+                *id,
+                Current {
+                    state: s.state.clone(),
+                    revision: s.revision,
+                },
+            )
+        })
+        .collect();
+    let mut updates: HashMap<i64, OfferUpdate> = HashMap::new();
+    let mut revisions = Vec::new();
+    let mut records = Vec::with_capacity(jobs.len());
+    let mut receipts = Vec::with_capacity(jobs.len());
+    let at = Utc::now();
+
+    for job in jobs {
+        let delivery = &job.delivery;
         let id = delivery.network_offer_id;
-        let write = self.store.begin_offer_write(id).await?;
-        let stored = write.load().await?;
-
         let record = |outcome: Outcome, revision: i32| NewDelivery {
-            received_at,
-            source: incoming.source.as_str(),
-            event: incoming.event.as_deref(),
-            body_sha256: sha,
-            body: &incoming.body,
+            received_at: job.received_at,
+            source: job.incoming.source.as_str(),
+            event: job.incoming.event.as_deref(),
+            body_sha256: &job.sha,
+            body: &job.incoming.body,
             outcome: outcome.as_str(),
             status_code: 200,
             error: None,
@@ -215,82 +313,83 @@ impl Ingestor {
             network_offer_id: Some(id),
             revision: Some(revision),
         };
-        let unchanged = |outcome: Outcome, revision: i32, delivery_id: i64| Receipt {
+        let unchanged = |outcome: Outcome, revision: i32| Receipt {
             outcome,
             network_offer_id: id,
             revision,
             change: None,
-            delivery_id,
             applied: None,
         };
-
-        if let Some(stored) = &stored {
-            if is_stale(delivery, &stored.state) {
-                let delivery_id = write
-                    .record_delivery(record(Outcome::Stale, stored.revision))
-                    .await?;
-                write.commit().await?;
-                return Ok(unchanged(Outcome::Stale, stored.revision, delivery_id));
-            }
+        let before = current.get(&id);
+        if let Some(before) = before
+            && is_stale(delivery, &before.state)
+        {
+            records.push(record(Outcome::Stale, before.revision));
+            receipts.push(unchanged(Outcome::Stale, before.revision));
+            continue;
         }
-        let mut state = stored
-            .as_ref()
-            .map(|s| s.state.clone())
-            .unwrap_or_else(|| OfferState::new(id));
+        let mut state = before.map_or_else(|| OfferState::new(id), |b| b.state.clone());
         let changed_fields = state.apply(delivery);
-        if let Some(stored) = &stored
+        if let Some(before) = before
             && changed_fields.is_empty()
         {
-            let delivery_id = write
-                .record_delivery(record(Outcome::Duplicate, stored.revision))
-                .await?;
-            write.commit().await?;
-            return Ok(unchanged(Outcome::Duplicate, stored.revision, delivery_id));
+            records.push(record(Outcome::Duplicate, before.revision));
+            receipts.push(unchanged(Outcome::Duplicate, before.revision));
+            continue;
         }
-
         if changed_fields.contains(&state::fields::CATEGORY) {
             write.resolve_category_stub(&mut state).await?;
         }
-        let revision = stored.as_ref().map_or(1, |s| s.revision + 1);
-        let kind = if stored.is_some() {
+        let revision = before.map_or(1, |b| b.revision + 1);
+        let kind = if before.is_some() {
             ChangeKind::Updated
         } else {
             ChangeKind::Created
         };
-        let delivery_id = write
-            .record_delivery(record(Outcome::Applied, revision))
-            .await?;
-        let at = Utc::now();
-        write
-            .save(
-                &OfferChange {
-                    state: &state,
-                    previous: stored.as_ref(),
-                    changed_fields: &changed_fields,
-                    revision,
-                    raw_payload: &incoming.body,
-                    at,
-                },
-                delivery_id,
-            )
-            .await?;
-        write.commit().await?;
-        Ok(Receipt {
+        let previous = before.map(|b| b.state.clone());
+        let snapshot = serde_json::to_value(&state).map_err(|e| StoreError::CorruptState(id, e))?;
+        revisions.push(RevisionRow {
+            network_offer_id: id,
+            revision,
+            at,
+            created: kind == ChangeKind::Created,
+            changed_fields: changed_fields.clone(),
+            snapshot,
+        });
+        records.push(record(Outcome::Applied, revision));
+        let update = updates.entry(id).or_insert_with(|| OfferUpdate {
+            state: state.clone(),
+            is_new: !stored.contains_key(&id),
+            touched: Default::default(),
+            revision,
+            raw_payload: Vec::new(),
+            at,
+        });
+        update.state = state.clone();
+        update.touched.extend(changed_fields.iter().copied());
+        update.revision = revision;
+        update.raw_payload = job.incoming.body.clone();
+        receipts.push(Receipt {
             outcome: Outcome::Applied,
             network_offer_id: id,
             revision,
             change: Some(kind),
-            delivery_id,
             applied: Some(Arc::new(AppliedChange {
                 kind,
-                state,
-                previous: stored.map(|s| s.state),
+                state: state.clone(),
+                previous,
                 changed_fields: changed_fields.iter().map(|f| (*f).to_owned()).collect(),
                 revision,
                 at,
             })),
-        })
+        });
+        current.insert(id, Current { state, revision });
     }
+
+    let updates: Vec<OfferUpdate> = updates.into_values().collect();
+    write.save(&updates, &revisions, &records).await?;
+    write.commit().await?;
+    Ok(receipts)
 }
 
 /// A delivery is stale when its `time_saved` is strictly older than the stored one.

@@ -26,7 +26,14 @@ pub struct NewDelivery<'a> {
 
 impl NewDelivery<'_> {
     pub(crate) async fn insert(&self, conn: &impl ConnectionTrait) -> Result<i64, StoreError> {
-        let row = webhook_delivery::ActiveModel {
+        let result = webhook_delivery::Entity::insert(self.active_model())
+            .exec(conn)
+            .await?;
+        Ok(result.last_insert_id)
+    }
+
+    pub(crate) fn active_model(&self) -> webhook_delivery::ActiveModel {
+        webhook_delivery::ActiveModel {
             id: NotSet,
             received_at: Set(self.received_at),
             source: Set(self.source.to_owned()),
@@ -39,9 +46,7 @@ impl NewDelivery<'_> {
             error_path: Set(self.error_path.map(str::to_owned)),
             network_offer_id: Set(self.network_offer_id),
             revision: Set(self.revision),
-        };
-        let result = webhook_delivery::Entity::insert(row).exec(conn).await?;
-        Ok(result.last_insert_id)
+        }
     }
 }
 

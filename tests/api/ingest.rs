@@ -20,6 +20,7 @@ crate::on_both_backends!(
     ingest_command_matches_http,
     health_endpoints_answer,
     ingested_offer_is_readable_over_graphql,
+    a_failing_delivery_does_not_fail_its_batch,
 );
 
 fn fixture(text: &str) -> Value {
@@ -934,5 +935,44 @@ async fn ingested_offer_is_readable_over_graphql(app: TestApp) {
     assert_eq!(
         response,
         json!({"data": {"offer": {"networkOfferId": 1019, "name": "New Offer", "statusRaw": "active", "revision": 1}}})
+    );
+}
+
+async fn a_failing_delivery_does_not_fail_its_batch(app: TestApp) {
+    crate::subscriptions::install_failing_trigger(&app, 666).await;
+    let base = fixture(SEED_EXAMPLE);
+    let bodies: Vec<Value> = (0..40)
+        .map(|i| {
+            let mut body = base.clone();
+            body["network_offer_id"] = json!(if i == 17 { 666 } else { 5000 + i });
+            body
+        })
+        .collect();
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let client = app.client.clone();
+            let url = app.url("/webhooks/everflow");
+            tokio::spawn(async move {
+                let id = body["network_offer_id"].as_i64().unwrap();
+                let response = client
+                    .post(url)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                (id, response.status().as_u16())
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (id, status) = task.await.unwrap();
+        let expected = if id == 666 { 503 } else { 200 };
+        assert_eq!(status, expected, "offer {id}");
+    }
+    assert_eq!(offer_count(&app).await, 39);
+    assert_eq!(
+        app.rows("SELECT COUNT(*) AS n FROM offer_revision").await[0]["n"],
+        39
     );
 }

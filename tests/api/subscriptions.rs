@@ -138,7 +138,7 @@ async fn both_protocols_receive_matching_changes_only(app: TestApp) {
     assert_eq!(hot.next_payload(QUIET).await, None);
 }
 
-async fn install_failing_trigger(app: &TestApp, offer_id: i64) {
+pub async fn install_failing_trigger(app: &TestApp, offer_id: i64) {
     use sea_orm::ConnectionTrait;
     let db = app.db();
     match app.backend {
