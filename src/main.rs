@@ -3,6 +3,11 @@ use clap::Parser;
 use offer_catalog::cli::{Cli, run};
 use tracing_subscriber::EnvFilter;
 
+/// Serving is allocation-heavy (JSON, GraphQL values) on many threads;
+/// mimalloc avoids glibc malloc's arena lock contention.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -60,7 +60,7 @@ impl Store {
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(false)
                         .pragma("temp_store", "memory")
-                        .pragma("cache_size", "-65536")
+                        .pragma("cache_size", "-16384")
                 });
         } else {
             options.max_connections(32).min_connections(2);

@@ -9,7 +9,7 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, DatabaseBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, Value,
-    sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr},
+    sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr},
 };
 
 use super::offers::micros;
@@ -114,14 +114,16 @@ pub struct OfferRecord {
     pub time_created: i64,
     pub default_payout_micros: i64,
     pub revision: i32,
-    pub state: serde_json::Value,
+    /// The normalized offer document, as JSON text (parsed straight into
+    /// [`OfferState`], without an intermediate JSON tree).
+    pub state: String,
     pub last_changed_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl OfferRecord {
     /// The normalized offer document.
     pub fn decode_state(&self) -> Result<OfferState, StoreError> {
-        serde_json::from_value(self.state.clone())
+        serde_json::from_str(&self.state)
             .map_err(|e| StoreError::CorruptState(self.network_offer_id, e))
     }
 }
@@ -137,16 +139,21 @@ pub struct RevisionRecord {
 }
 
 fn offer_columns<S: QuerySelect>(select: S) -> S {
-    select.select_only().columns([
-        offer::Column::NetworkOfferId,
-        offer::Column::Name,
-        offer::Column::TimeSaved,
-        offer::Column::TimeCreated,
-        offer::Column::DefaultPayoutMicros,
-        offer::Column::Revision,
-        offer::Column::State,
-        offer::Column::LastChangedAt,
-    ])
+    select
+        .select_only()
+        .columns([
+            offer::Column::NetworkOfferId,
+            offer::Column::Name,
+            offer::Column::TimeSaved,
+            offer::Column::TimeCreated,
+            offer::Column::DefaultPayoutMicros,
+            offer::Column::Revision,
+            offer::Column::LastChangedAt,
+        ])
+        .column_as(
+            Expr::col((offer::Entity, offer::Column::State)).cast_as(Alias::new("TEXT")),
+            "state",
+        )
 }
 
 /// `network_offer_id IN (SELECT network_offer_id FROM <child> WHERE …)`.
