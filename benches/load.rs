@@ -30,6 +30,8 @@ mod query;
 mod server;
 #[path = "load/stats.rs"]
 mod stats;
+#[path = "load/subscribe.rs"]
+mod subscribe;
 
 use corpus::Corpus;
 use server::{DatabaseHome, ServerProcess};
@@ -273,8 +275,36 @@ async fn scenarios(
         println!("{:<34} floor not run: {e}", "");
     }
 
-    // 3. subscribe: comes with the WebSocket endpoint (`GET /graphql/ws`,
-    //    SPEC §5), which is being built separately; its scenario goes here.
+    // 3. subscribe: N WebSocket subscribers, changes POSTed one at a time.
+    println!("\n== 3. subscribe: GET /graphql/ws (graphql-transport-ws) ==");
+    let subscriber_counts: &[usize] = if options.quick {
+        &[200, 1_000]
+    } else {
+        &[1_000, 10_000]
+    };
+    for (round, &n) in subscriber_counts.iter().enumerate() {
+        let changes = if n >= 10_000 { 10 } else { 20 };
+        server.reset_peak_rss();
+        let label = format!("{n} subscribers x {changes} changes");
+        let probe = 900_000_000 + round as i64;
+        match subscribe::over_websocket(&client, &server.addr.to_string(), n, changes, probe).await
+        {
+            Ok(measured) => {
+                server.ensure_running()?;
+                measured.print_server(&label, server.peak_rss());
+                peak = peak.max(server.peak_rss().unwrap_or(0));
+                subscribe::floor(n, changes)
+                    .await
+                    .print_floor("floor: tokio broadcast, in-process", &measured);
+            }
+            Err(e) => {
+                server.ensure_running()?;
+                println!("{label:<34} not run: {e:#}");
+            }
+        }
+        // Let the closed sockets' subscriptions drain before the next round.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
 
     server.ensure_running()?;
     println!(

@@ -107,6 +107,25 @@ where
 }
 
 impl Measured {
+    /// Figures from latencies measured elsewhere (one per received item).
+    pub fn from_latencies(
+        latencies: Vec<Duration>,
+        errors: usize,
+        elapsed: Duration,
+        first_error: Option<String>,
+    ) -> Self {
+        let mut micros: Vec<u64> = latencies.iter().map(|d| d.as_micros() as u64).collect();
+        micros.sort_unstable();
+        Self {
+            requests: micros.len() + errors,
+            errors,
+            elapsed,
+            latencies: micros,
+            tally: BTreeMap::new(),
+            first_error,
+        }
+    }
+
     pub fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
