@@ -62,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/offers", post(webhook::receive_delivery))
         .route(
             "/graphql",
-            get(graphql::http::graphql_get).post(graphql::http::graphql_post),
+            get(graphql::http::graphql_http).post(graphql::http::graphql_http),
         )
         .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .route("/", get(graphql::http::graphiql))

@@ -81,16 +81,10 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
     }
 }
 
-pub async fn graphql_post(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    request: GraphQLRequest,
-) -> Response {
-    execute(app, headers, request).await
-}
-
-/// GET runs queries only: a mutation or subscription over GET is refused.
-pub async fn graphql_get(
+/// `POST` and `GET /graphql`. The schema has no mutations, so GET and POST run
+/// the same operations; a subscription sent over HTTP is a GraphQL error
+/// pointing at `/graphql/ws`.
+pub async fn graphql_http(
     State(app): State<AppState>,
     headers: HeaderMap,
     request: GraphQLRequest,

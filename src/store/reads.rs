@@ -211,27 +211,41 @@ impl OfferConditions {
             }
         }
         if let Some(code) = &self.available_in {
+            // Correlated EXISTS: one primary-key probe per offer the ordering index
+            // walks, instead of materializing every offer that targets the country.
             let rule = |kind: &str| {
-                Condition::all()
-                    .add(offer_country::Column::CountryCode.eq(code.as_str()))
-                    .add(offer_country::Column::TargetingType.eq(kind))
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(offer_country::Entity)
+                        .and_where(
+                            Expr::col((
+                                offer_country::Entity,
+                                offer_country::Column::NetworkOfferId,
+                            ))
+                            .equals((offer::Entity, offer::Column::NetworkOfferId)),
+                        )
+                        .and_where(
+                            Expr::col((offer_country::Entity, offer_country::Column::CountryCode))
+                                .eq(code.as_str()),
+                        )
+                        .and_where(
+                            Expr::col((
+                                offer_country::Entity,
+                                offer_country::Column::TargetingType,
+                            ))
+                            .eq(kind),
+                        )
+                        .to_owned(),
+                )
             };
             all = all
                 .add(
                     Condition::any()
                         .add(offer::Column::GeoRestricted.eq(false))
-                        .add(offer_in::<offer_country::Entity>(
-                            offer_country::Column::NetworkOfferId,
-                            rule("include"),
-                        )),
+                        .add(rule("include")),
                 )
-                .add(
-                    offer_in::<offer_country::Entity>(
-                        offer_country::Column::NetworkOfferId,
-                        rule("exclude"),
-                    )
-                    .not(),
-                );
+                .add(rule("exclude").not());
         }
         if let Some(codes) = &self.countries {
             all = all.add(offer_in::<offer_country::Entity>(
@@ -568,18 +582,6 @@ impl Store {
             revision,
             at: current.at,
         }))
-    }
-
-    /// The revision rows of one offer (tests and tooling).
-    pub async fn revisions_of(
-        &self,
-        network_offer_id: i64,
-    ) -> Result<Vec<offer_revision::Model>, StoreError> {
-        Ok(offer_revision::Entity::find()
-            .filter(offer_revision::Column::NetworkOfferId.eq(network_offer_id))
-            .order_by_asc(offer_revision::Column::Revision)
-            .all(&self.db)
-            .await?)
     }
 }
 

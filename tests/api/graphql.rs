@@ -965,6 +965,14 @@ async fn http_semantics(app: TestApp) {
         let status = response.status().as_u16();
         assert!((400..500).contains(&status), "{body}: {status}");
     }
+    // Subscriptions belong on /graphql/ws.
+    let over_http = app
+        .graphql("subscription { offerChanged { revision } }", json!({}))
+        .await;
+    assert!(
+        over_http["errors"][0]["message"].as_str().is_some(),
+        "{over_http}"
+    );
     let no_query = app.client.get(app.url("/graphql")).send().await.unwrap();
     assert!((400..500).contains(&no_query.status().as_u16()));
 }
