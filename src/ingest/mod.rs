@@ -229,7 +229,7 @@ impl Ingestor {
 async fn run_writer(store: Store, mut queue: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match apply_with_retries(&store, &batch).await {
+        match apply_guarded(&store, &batch).await {
             Ok(receipts) => {
                 for (job, receipt) in batch.drain(..).zip(receipts) {
                     let _ = job.reply.send(Ok(receipt));
@@ -238,7 +238,7 @@ async fn run_writer(store: Store, mut queue: mpsc::Receiver<Job>) {
             Err(error) if batch.len() > 1 => {
                 tracing::warn!(%error, size = batch.len(), "batch failed; applying its deliveries one by one");
                 for job in batch.drain(..) {
-                    let result = apply_with_retries(&store, std::slice::from_ref(&job))
+                    let result = apply_guarded(&store, std::slice::from_ref(&job))
                         .await
                         .map(|mut receipts| receipts.remove(0));
                     let _ = job.reply.send(result);
@@ -253,6 +253,21 @@ async fn run_writer(store: Store, mut queue: mpsc::Receiver<Job>) {
             }
         }
     }
+}
+
+/// [`apply_with_retries`], with a panic turned into an error for these
+/// deliveries instead of the end of the writer task.
+async fn apply_guarded(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(apply_with_retries(store, jobs))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| {
+            tracing::error!(size = jobs.len(), "applying a batch panicked");
+            Err(StoreError::Db(sea_orm::DbErr::Custom(
+                "internal error while applying the delivery".into(),
+            )))
+        })
 }
 
 async fn apply_with_retries(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
