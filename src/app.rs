@@ -6,7 +6,18 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use tower_http::trace::TraceLayer;
+use std::time::Duration;
+
+use axum::http::Method;
+use tower_http::{
+    cors::{Any, CorsLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+/// Longest time a request may take before it is answered `503` (WebSocket
+/// connections are not affected once upgraded).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 use crate::{
     config::Settings,
@@ -71,6 +82,19 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(webhook::MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        // Dashboards on other origins call the API from browsers; the API token
+        // travels in a header, never a cookie, so any origin may ask.
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+                .max_age(Duration::from_secs(3600)),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

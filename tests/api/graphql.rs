@@ -965,6 +965,29 @@ async fn http_semantics(app: TestApp) {
         let status = response.status().as_u16();
         assert!((400..500).contains(&status), "{body}: {status}");
     }
+    // Browsers on other origins may call the API (CORS preflight).
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header("origin", "https://dashboard.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
     // Subscriptions belong on /graphql/ws.
     let over_http = app
         .graphql("subscription { offerChanged { revision } }", json!({}))
