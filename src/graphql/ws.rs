@@ -90,7 +90,16 @@ async fn serve(app: AppState, socket: WebSocket, protocol: GraphQLProtocol, head
         loop {
             tokio::select! {
                 message = outgoing.recv() => match message {
-                    Some(message) => if sink.send(message).await.is_err() { break },
+                    // A client that stops reading fills its socket; give up on it
+                    // after two ping intervals instead of holding it forever.
+                    Some(message) => match tokio::time::timeout(2 * ping_interval, sink.send(message)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            tracing::info!("closing a WebSocket whose client stopped reading");
+                            break;
+                        }
+                    },
                     None => break,
                 },
                 _ = ticker.tick() => {

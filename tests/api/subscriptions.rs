@@ -619,3 +619,64 @@ async fn silent_clients_are_disconnected_by_server_pings() {
     assert_eq!(outcome, None, "the live client saw no close and no error");
     drop(dead);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_disconnected() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.ws_ping_secs = 1)
+        .await
+        .unwrap();
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let (mut sink, _never_read) = socket.split();
+    sink.send(Message::text(
+        json!({"type": "connection_init"}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let subscribe = json!({"id": "s", "type": "subscribe", "payload": {"query": "subscription { offerChanged { offer { labels } } }"}});
+    sink.send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    // Keeps sending frames (so it never looks silent) but never reads one.
+    let keepalive = tokio::spawn(async move {
+        loop {
+            if sink.send(Message::Pong(Vec::new().into())).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    app.wait_for_subscriptions(1).await;
+
+    // ~40 KB events until its socket is full and the server's writes block.
+    let labels: Vec<String> = (0..800)
+        .map(|i| format!("label-{i:04}-{}", "y".repeat(40)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut id = 0;
+    while app.state.metrics.subscriptions.get() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the client that stopped reading was never disconnected"
+        );
+        id += 1;
+        app.deliver(&offer(id, 1, |b| {
+            b["relationship"]["labels"] = json!(labels)
+        }))
+        .await;
+        if id % 50 == 0 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(app.state.metrics.ws_connections.get(), 0);
+    keepalive.abort();
+}
