@@ -46,7 +46,7 @@ impl AppState {
         settings.webhook_secret = settings.webhook_secret.filter(|s| !s.is_empty());
         settings.api_token = settings.api_token.filter(|s| !s.is_empty());
         let metrics = Metrics::for_store(&store);
-        let events = EventBus::start(&store, metrics.clone()).await?;
+        let events = EventBus::start(&store, metrics.clone(), settings.event_buffer).await?;
         let ingestor = Ingestor::new(store.clone(), metrics.clone());
         let schema = graphql::build_schema(store.clone(), events.clone());
         Ok(Self {

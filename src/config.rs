@@ -56,6 +56,10 @@ pub struct Settings {
     )]
     pub ws_ping_secs: u64,
 
+    /// Change events a subscriber may fall behind before it is told it missed some.
+    #[arg(long, env = "OFFER_CATALOG_EVENT_BUFFER", default_value_t = crate::events::CHANNEL_CAPACITY, global = true)]
+    pub event_buffer: usize,
+
     /// Base address of GraphiQL's script and style assets.
     #[arg(long, env = "OFFER_CATALOG_GRAPHIQL_CDN", default_value = DEFAULT_GRAPHIQL_CDN, global = true)]
     pub graphiql_cdn: String,
@@ -70,7 +74,43 @@ impl Settings {
             webhook_secret: None,
             api_token: None,
             ws_ping_secs: 20,
+            event_buffer: crate::events::CHANNEL_CAPACITY,
             graphiql_cdn: DEFAULT_GRAPHIQL_CDN.to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        settings: Settings,
+    }
+
+    #[test]
+    fn no_configuration_serves_embedded_sqlite_on_port_8000() {
+        // The variables could be set in the environment running the tests.
+        for var in [
+            "DATABASE_URL",
+            "OFFER_CATALOG_ADDR",
+            "OFFER_CATALOG_WEBHOOK_SECRET",
+            "OFFER_CATALOG_API_TOKEN",
+            "OFFER_CATALOG_GRAPHIQL_CDN",
+        ] {
+            if std::env::var_os(var).is_some() {
+                return;
+            }
+        }
+        let settings = Cli::parse_from(["offer-catalog"]).settings;
+        assert_eq!(settings.database_url, "sqlite://offer-catalog.db?mode=rwc");
+        assert_eq!(settings.addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(settings.webhook_secret, None);
+        assert_eq!(settings.api_token, None);
+        assert_eq!(settings.graphiql_cdn, DEFAULT_GRAPHIQL_CDN);
     }
 }

@@ -20,7 +20,8 @@ use tokio::sync::broadcast;
 
 use crate::{ingest::AppliedChange, metrics::Metrics, store::Store};
 
-/// How many events a subscriber may fall behind before it is told it lagged.
+/// How many events a subscriber may fall behind before it is told it lagged
+/// (the default of `OFFER_CATALOG_EVENT_BUFFER`).
 pub const CHANNEL_CAPACITY: usize = 4096;
 
 /// The PostgreSQL notification channel of offer changes.
@@ -53,8 +54,12 @@ pub struct EventBus {
 
 impl EventBus {
     /// The bus of a process on `store`; on PostgreSQL this starts the listener task.
-    pub async fn start(store: &Store, metrics: Metrics) -> Result<Self, sea_orm::sqlx::Error> {
-        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+    pub async fn start(
+        store: &Store,
+        metrics: Metrics,
+        capacity: usize,
+    ) -> Result<Self, sea_orm::sqlx::Error> {
+        let (sender, _) = broadcast::channel(capacity.max(1));
         let listening = store.backend() == DatabaseBackend::Postgres;
         let bus = Self {
             sender,

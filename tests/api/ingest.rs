@@ -919,6 +919,12 @@ async fn ingest_command_matches_http(app: TestApp) {
 }
 
 async fn health_endpoints_answer(app: TestApp) {
+    if app.backend == crate::helpers::Backend::Sqlite {
+        let mode = app.rows("PRAGMA journal_mode").await;
+        assert_eq!(mode[0]["journal_mode"], "wal", "SQLite runs in WAL mode");
+        let timeout = app.rows("PRAGMA busy_timeout").await;
+        assert_eq!(timeout[0]["timeout"], 10_000, "with a busy timeout");
+    }
     for path in ["/healthz", "/readyz"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");

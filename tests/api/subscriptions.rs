@@ -7,7 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::{
     helpers::{Backend, TestApp, fresh_database},
@@ -622,9 +624,6 @@ async fn silent_clients_are_disconnected_by_server_pings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected() {
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
-
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.ws_ping_secs = 1)
         .await
         .unwrap();
@@ -679,4 +678,130 @@ async fn a_client_that_stops_reading_is_disconnected() {
     }
     assert_eq!(app.state.metrics.ws_connections.get(), 0);
     keepalive.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_that_falls_behind_is_told() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.event_buffer = 4)
+        .await
+        .unwrap();
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+        .send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let subscribe = json!({"id": "s", "type": "subscribe", "payload": {"query": "subscription { offerChanged { revision offer { networkOfferId labels } } }"}});
+    socket
+        .send(Message::text(subscribe.to_string()))
+        .await
+        .unwrap();
+    app.wait_for_subscriptions(1).await;
+
+    // Not reading while big events pile up: the socket, the connection's queue
+    // and then the 4-event bus buffer fill, and the subscription falls behind.
+    let labels: Vec<String> = (0..800)
+        .map(|i| format!("label-{i:04}-{}", "z".repeat(40)))
+        .collect();
+    let total = 300;
+    for id in 1..=total {
+        app.deliver(&offer(id, 1, |b| {
+            b["relationship"]["labels"] = json!(labels)
+        }))
+        .await;
+    }
+    // Now read everything: some events, then an EVENTS_MISSED error, then the rest.
+    let mut received = 0;
+    let mut missed = 0;
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(5), socket.next()).await
+    {
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        if value["type"] != "next" {
+            continue;
+        }
+        match value["payload"]["errors"][0]["extensions"]["code"].as_str() {
+            Some(code) => {
+                assert_eq!(code, "EVENTS_MISSED", "{value}");
+                missed += value["payload"]["errors"][0]["extensions"]["missed"]
+                    .as_u64()
+                    .unwrap();
+            }
+            None => received += 1,
+        }
+    }
+    assert!(missed > 0, "the subscriber was told it fell behind");
+    assert_eq!(
+        received + missed,
+        total as u64,
+        "every event was either delivered or counted as missed"
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("offer_catalog_events_lagged_total {missed}")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_deliveries_applied_by_ingest_reach_subscribers() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let mut client = WsClient::connect(app.addr, Protocol::LegacyWs, json!({}))
+        .await
+        .unwrap();
+    client.subscribe("s", SUBSCRIPTION, json!({})).await;
+    app.wait_for_subscriptions(1).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("offers.ndjson");
+    let lines = [targeted(71, 1, &["US"], &[]), targeted(72, 1, &["FR"], &[])];
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
+        .arg("ingest")
+        .arg(&file)
+        .env("DATABASE_URL", &app.state.settings.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let payload = client
+            .next_payload(WAIT)
+            .await
+            .expect("an event from the ingest process");
+        ids.push(event(&payload)["offer"]["networkOfferId"].as_i64().unwrap());
+    }
+    ids.sort();
+    assert_eq!(ids, [71, 72]);
 }
