@@ -372,8 +372,9 @@ async fn apply_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreE
             snapshot,
         });
         records.push(record(Outcome::Applied, revision));
+        // The offer's entry for the batch; its state is set just below.
         let update = updates.entry(id).or_insert_with(|| OfferUpdate {
-            state: state.clone(),
+            state: OfferState::default(),
             is_new: !stored.contains_key(&id),
             touched: Default::default(),
             revision,
