@@ -65,6 +65,9 @@ impl Store {
         } else {
             options.max_connections(32).min_connections(2);
         }
+        if is_sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
+            switch_to_wal(url).await?;
+        }
         let mut db = Database::connect(options).await?;
         let statements = Counter::default();
         let counter = statements.clone();
@@ -111,4 +114,24 @@ impl Store {
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
     }
+}
+
+/// Puts a SQLite file in WAL mode through one connection, before the pool
+/// opens several: switching the journal mode needs the file to itself, and
+/// pool connections racing to switch it fail with "database is locked".
+/// WAL mode is persistent, so the pool's own pragma is then a no-op.
+async fn switch_to_wal(url: &str) -> Result<(), DbErr> {
+    use std::str::FromStr;
+
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _, sqlite::SqliteConnectOptions};
+
+    let to_db_err = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("opening {url}: {e}"));
+    let connection = SqliteConnectOptions::from_str(url)
+        .map_err(to_db_err)?
+        .busy_timeout(Duration::from_secs(10))
+        .journal_mode(SqliteJournalMode::Wal)
+        .connect()
+        .await
+        .map_err(to_db_err)?;
+    connection.close().await.map_err(to_db_err)
 }
