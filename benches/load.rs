@@ -235,30 +235,43 @@ async fn scenarios(
         (query::by_id(&params), query::Floor::by_id(&params)),
     ];
     for ((kind, floor), total) in kinds.into_iter().zip(options.queries) {
-        server.reset_peak_rss();
-        let measured = query::over_http(&client, &graphql, &kind, total, concurrency).await;
-        server.ensure_running()?;
-        measured.print_server(kind.name, server.peak_rss());
-        peak = peak.max(server.peak_rss().unwrap_or(0));
-        query::in_process(db, &floor, total.min(FLOOR_QUERIES), concurrency)
-            .await
-            .print_floor("floor: SQL via sea-orm", &measured);
+        let mut uncached = None;
+        for fresh in [true, false] {
+            server.reset_peak_rss();
+            let measured =
+                query::over_http(&client, &graphql, &kind, total, concurrency, fresh).await;
+            server.ensure_running()?;
+            measured.print_server(&query_label(kind.name, fresh), server.peak_rss());
+            peak = peak.max(server.peak_rss().unwrap_or(0));
+            uncached.get_or_insert(measured);
+        }
+        // The floor is the query's SQL: compared with the run that executes it.
+        if let Some(uncached) = &uncached {
+            query::in_process(db, &floor, total.min(FLOOR_QUERIES), concurrency)
+                .await
+                .print_floor("floor: SQL via sea-orm", uncached);
+        }
     }
     let deep_total = options.queries[3];
     let deep_floor = query::Floor::deep(db).await;
     match query::cursor_at_depth(&client, &graphql).await {
         Ok(cursor) => {
-            server.reset_peak_rss();
             let kind = query::deep_page(&cursor);
-            let measured =
-                query::over_http(&client, &graphql, &kind, deep_total, concurrency).await;
-            server.ensure_running()?;
-            measured.print_server(kind.name, server.peak_rss());
-            peak = peak.max(server.peak_rss().unwrap_or(0));
-            if let Ok(floor) = &deep_floor {
+            let mut uncached = None;
+            for fresh in [true, false] {
+                server.reset_peak_rss();
+                let measured =
+                    query::over_http(&client, &graphql, &kind, deep_total, concurrency, fresh)
+                        .await;
+                server.ensure_running()?;
+                measured.print_server(&query_label(kind.name, fresh), server.peak_rss());
+                peak = peak.max(server.peak_rss().unwrap_or(0));
+                uncached.get_or_insert(measured);
+            }
+            if let (Ok(floor), Some(uncached)) = (&deep_floor, &uncached) {
                 query::in_process(db, floor, deep_total.min(FLOOR_QUERIES), concurrency)
                     .await
-                    .print_floor("floor: SQL via sea-orm", &measured);
+                    .print_floor("floor: SQL via sea-orm", uncached);
             }
         }
         Err(error) => {
@@ -316,4 +329,15 @@ async fn scenarios(
         stats::mib(peak.max(server.peak_rss().unwrap_or(0)))
     );
     Ok(())
+}
+
+/// A query kind's line: `[no-cache]` runs send `Cache-Control: no-cache`, so
+/// the server executes every request; the other run may be answered from its
+/// response cache (the catalog does not change during the query scenario).
+fn query_label(name: &str, fresh: bool) -> String {
+    if fresh {
+        format!("{name} [no-cache]")
+    } else {
+        format!("{name} [cache]")
+    }
 }

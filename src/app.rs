@@ -22,7 +22,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 use crate::{
     config::Settings,
     events::EventBus,
-    graphql,
+    graphql::{self, cache::ResponseCache},
     ingest::{Ingestor, Receipt, webhook},
     metrics::Metrics,
     store::Store,
@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub events: EventBus,
     pub schema: graphql::CatalogSchema,
+    /// Responses of repeated queries; `None` when configured off.
+    pub response_cache: Option<ResponseCache>,
 }
 
 impl AppState {
@@ -49,6 +51,8 @@ impl AppState {
         let events = EventBus::start(&store, metrics.clone(), settings.event_buffer).await?;
         let ingestor = Ingestor::new(store.clone(), metrics.clone());
         let schema = graphql::build_schema(store.clone(), events.clone());
+        let response_cache = (settings.response_cache_mb > 0)
+            .then(|| ResponseCache::new(settings.response_cache_mb.saturating_mul(1 << 20)));
         Ok(Self {
             settings,
             store,
@@ -56,6 +60,7 @@ impl AppState {
             metrics,
             events,
             schema,
+            response_cache,
         })
     }
 
@@ -92,7 +97,13 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+                .allow_headers([
+                    header::CONTENT_TYPE,
+                    header::AUTHORIZATION,
+                    header::ACCEPT,
+                    header::CACHE_CONTROL,
+                ])
+                .expose_headers([graphql::http::X_CACHE])
                 .max_age(Duration::from_secs(3600)),
         )
         .layer(TraceLayer::new_for_http())

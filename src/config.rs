@@ -60,6 +60,16 @@ pub struct Settings {
     #[arg(long, env = "OFFER_CATALOG_EVENT_BUFFER", default_value_t = crate::events::CHANNEL_CAPACITY, global = true)]
     pub event_buffer: usize,
 
+    /// MiB of GraphQL responses kept for repeated queries (0: no cache). A kept
+    /// response is served only while the catalog is unchanged since it was computed.
+    #[arg(
+        long,
+        env = "OFFER_CATALOG_RESPONSE_CACHE_MB",
+        default_value_t = 64,
+        global = true
+    )]
+    pub response_cache_mb: u64,
+
     /// Base address of GraphiQL's script and style assets.
     #[arg(long, env = "OFFER_CATALOG_GRAPHIQL_CDN", default_value = DEFAULT_GRAPHIQL_CDN, global = true)]
     pub graphiql_cdn: String,
@@ -75,6 +85,7 @@ impl Settings {
             api_token: None,
             ws_ping_secs: 20,
             event_buffer: crate::events::CHANNEL_CAPACITY,
+            response_cache_mb: 64,
             graphiql_cdn: DEFAULT_GRAPHIQL_CDN.to_owned(),
         }
     }

@@ -13,6 +13,11 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabel {
+    pub result: &'static str,
+}
+
 /// The process's counters and gauges; cheap to clone (all `Arc` inside).
 #[derive(Clone)]
 pub struct Metrics {
@@ -23,6 +28,8 @@ pub struct Metrics {
     pub subscriptions: Gauge,
     pub events_published: Counter,
     pub events_lagged: Counter,
+    /// GraphQL requests by response cache result: hit, miss, bypass.
+    pub response_cache: Family<CacheLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -76,6 +83,12 @@ impl Metrics {
             "Offer change events a slow subscriber missed",
             events_lagged.clone(),
         );
+        let response_cache = Family::<CacheLabel, Counter>::default();
+        registry.register(
+            "graphql_response_cache",
+            "GraphQL requests over HTTP by response cache result (hit, miss, bypass)",
+            response_cache.clone(),
+        );
         Self {
             registry: std::sync::Arc::new(registry),
             deliveries,
@@ -83,6 +96,7 @@ impl Metrics {
             subscriptions,
             events_published,
             events_lagged,
+            response_cache,
         }
     }
 
@@ -91,6 +105,12 @@ impl Metrics {
             .get_or_create(&OutcomeLabel {
                 outcome: outcome.to_owned(),
             })
+            .inc();
+    }
+
+    pub fn count_cache(&self, result: &'static str) {
+        self.response_cache
+            .get_or_create(&CacheLabel { result })
             .inc();
     }
 

@@ -200,25 +200,36 @@ struct AnswerError {
     message: String,
 }
 
-/// POSTs the kind's bodies round robin, `total` requests.
+/// POSTs the kind's bodies round robin, `total` requests; with `fresh`, each
+/// asks not to be answered from the server's response cache
+/// (`Cache-Control: no-cache`). Each answer is tallied by its `x-cache` header.
 pub async fn over_http(
     client: &reqwest::Client,
     url: &str,
     kind: &QueryKind,
     total: usize,
     concurrency: usize,
+    fresh: bool,
 ) -> Measured {
     let client = client.clone();
     let url: Arc<str> = url.into();
     let bodies = kind.bodies.clone();
     drive(concurrency, total, move |i| {
-        let request = client
+        let mut request = client
             .post(&*url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(bodies[i % bodies.len()].clone());
+        if fresh {
+            request = request.header(reqwest::header::CACHE_CONTROL, "no-cache");
+        }
         async move {
             let response = request.send().await.map_err(|e| format!("request: {e}"))?;
             let status = response.status();
+            let cache = match response.headers().get("x-cache").map(|v| v.as_bytes()) {
+                Some(b"HIT") => "cache hit",
+                Some(b"MISS") => "cache miss",
+                _ => "not cached",
+            };
             let body = response
                 .bytes()
                 .await
@@ -230,7 +241,7 @@ pub async fn over_http(
                 .map_err(|e| format!("not a GraphQL response ({e})"))?;
             match answer.errors.as_deref() {
                 Some([first, ..]) => Err(format!("GraphQL error: {}", first.message)),
-                _ => Ok("ok") as OpResult,
+                _ => Ok(cache) as OpResult,
             }
         }
     })

@@ -5,6 +5,7 @@
 //! from Everflow as unix seconds (`0` = unknown), server times as UTC.
 
 pub mod advertiser;
+pub mod catalog_version;
 pub mod category;
 pub mod channel;
 pub mod label;
@@ -20,6 +21,7 @@ pub mod webhook_delivery;
 
 pub mod prelude {
     pub use super::advertiser::Entity as Advertiser;
+    pub use super::catalog_version::Entity as CatalogVersion;
     pub use super::category::Entity as Category;
     pub use super::channel::Entity as Channel;
     pub use super::label::Entity as Label;

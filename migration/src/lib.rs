@@ -5,6 +5,7 @@ mod m20261204_000001_create_reference_tables;
 mod m20261204_000002_create_offer;
 mod m20261204_000003_create_offer_children;
 mod m20261204_000004_create_history;
+mod m20261204_000005_create_catalog_version;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_create_offer::Migration),
             Box::new(m20261204_000003_create_offer_children::Migration),
             Box::new(m20261204_000004_create_history::Migration),
+            Box::new(m20261204_000005_create_catalog_version::Migration),
         ]
     }
 }

@@ -5,12 +5,14 @@
 //! `application/json` with `200`, as the GraphQL-over-HTTP spec describes.
 use async_graphql_axum::GraphQLRequest;
 use axum::{
+    body::Bytes,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 use subtle::ConstantTimeEq;
 
+use super::cache::ResponseCache;
 use crate::app::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -48,6 +50,40 @@ fn wants_graphql_response_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE_JSON))
 }
 
+/// The response header telling whether the response cache answered: `HIT`,
+/// `MISS` (computed now, and kept if it had no errors) or `BYPASS`.
+pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
+/// True when the client asked not to be answered from a cache.
+fn bypasses_cache(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|directive| {
+            let directive = directive.trim();
+            directive.eq_ignore_ascii_case("no-cache") || directive.eq_ignore_ascii_case("no-store")
+        })
+}
+
+fn respond(status: StatusCode, modern: bool, cache: &'static str, body: Bytes) -> Response {
+    let content_type = if modern {
+        GRAPHQL_RESPONSE_JSON
+    } else {
+        "application/json"
+    };
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (X_CACHE, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> Response {
     if !is_authorized(&app, &headers) {
         return unauthorized();
@@ -59,26 +95,54 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
         });
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
-    let response = app.schema.execute(request).await;
     let modern = wants_graphql_response_json(&headers);
+
+    // The catalog version is read before the query runs: a change committed
+    // meanwhile bumps it, so what this run computes is never served as newer.
+    let cache = match &app.response_cache {
+        Some(cache) if !bypasses_cache(&headers) => match app.store.catalog_version().await {
+            Ok(version) => ResponseCache::request_key(&request).map(|key| (cache, version, key)),
+            Err(error) => {
+                tracing::warn!(%error, "no catalog version: answering without the cache");
+                None
+            }
+        },
+        _ => None,
+    };
+    if let Some((cache, version, key)) = &cache
+        && let Some(body) = cache.get(*version, key)
+    {
+        app.metrics.count_cache("hit");
+        return respond(StatusCode::OK, modern, "HIT", body);
+    }
+
+    let response = app.schema.execute(request).await;
     // No data at all means the request failed before execution (parse, validation, limits).
     let status = if modern && response.data == async_graphql::Value::Null && response.is_err() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let content_type = if modern {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    };
-    match serde_json::to_vec(&response) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, content_type)], body).into_response(),
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => Bytes::from(body),
         Err(error) => {
             tracing::error!(%error, "a GraphQL response could not be serialized");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-    }
+    };
+    let result = match cache {
+        Some((cache, version, key)) => {
+            // Errors are not kept: they may be transient (a database error).
+            if response.is_ok() {
+                cache.insert(version, key, body.clone());
+            }
+            "MISS"
+        }
+        None => "BYPASS",
+    };
+    app.metrics
+        .count_cache(if result == "MISS" { "miss" } else { "bypass" });
+    respond(status, modern, result, body)
 }
 
 /// `POST` and `GET /graphql`. The schema has no mutations, so GET and POST run

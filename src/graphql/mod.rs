@@ -1,5 +1,6 @@
 //! The public GraphQL API (SPEC §5). Resolvers read through `store`; API
 //! types live in `types` and are separate from the sea-orm models.
+pub mod cache;
 pub mod country;
 pub mod cursor;
 pub mod error;

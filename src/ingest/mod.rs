@@ -292,7 +292,7 @@ struct Current {
 /// Applies a batch in one transaction; receipts come in the jobs' order.
 async fn apply_batch(store: &Store, jobs: &[Job]) -> Result<Vec<Receipt>, StoreError> {
     let ids: Vec<i64> = jobs.iter().map(|j| j.delivery.network_offer_id).collect();
-    let write = store.begin_batch(&ids).await?;
+    let mut write = store.begin_batch(&ids).await?;
     let stored = write.load(&ids).await?;
     let mut current: HashMap<i64, Current> = stored
         .iter()

@@ -5,14 +5,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use entity::{
-    advertiser, category, channel, label, offer, offer_channel, offer_country, offer_device_type,
-    offer_label, offer_platform, offer_revision, payout_revenue,
+    advertiser, catalog_version, category, channel, label, offer, offer_channel, offer_country,
+    offer_device_type, offer_label, offer_platform, offer_revision, payout_revenue,
 };
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
-    DatabaseTransaction, EntityTrait, Iterable, QueryFilter, QuerySelect, Statement,
-    TransactionTrait, Value, sea_query::OnConflict,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, Iterable, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
+    sea_query::{Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::OwnedMutexGuard;
 
@@ -67,6 +69,11 @@ pub struct RevisionRow {
 pub struct BatchWrite {
     txn: DatabaseTransaction,
     _writer: Option<OwnedMutexGuard<()>>,
+    /// PostgreSQL: the pool `catalog_version` is bumped on after the commit
+    /// (see [`bump_catalog_version`]).
+    postgres: Option<DatabaseConnection>,
+    /// The batch changed the catalog.
+    changed: bool,
 }
 
 /// Most bind parameters in one statement (SQLite allows 32,766, PostgreSQL 65,535).
@@ -102,6 +109,8 @@ impl Store {
         Ok(BatchWrite {
             txn,
             _writer: writer,
+            postgres: (self.backend() == DatabaseBackend::Postgres).then(|| self.db.clone()),
+            changed: false,
         })
     }
 }
@@ -150,7 +159,7 @@ impl BatchWrite {
     /// offer rows, revisions and delivery records (and, on PostgreSQL, the
     /// change notifications that go out on commit).
     pub async fn save(
-        &self,
+        &mut self,
         offers: &[OfferUpdate],
         revisions: &[RevisionRow],
         deliveries: &[NewDelivery<'_>],
@@ -368,6 +377,13 @@ impl BatchWrite {
             ))
             .await?;
         }
+        if !offers.is_empty() {
+            self.changed = true;
+            if self.postgres.is_none() {
+                // SQLite has one writer at a time: bumped atomically with the changes.
+                bump_catalog_version(txn).await?;
+            }
+        }
         Ok(())
     }
 
@@ -476,8 +492,35 @@ impl BatchWrite {
 
     pub async fn commit(self) -> Result<(), StoreError> {
         self.txn.commit().await?;
+        if self.changed
+            && let Some(db) = &self.postgres
+            && let Err(error) = bump_catalog_version(db).await
+        {
+            // The batch is committed and must be answered as such; the next
+            // change's bump retires what caches kept meanwhile.
+            tracing::error!(%error, "could not bump the catalog version after a commit");
+        }
         Ok(())
     }
+}
+
+/// Counts one more committed change of the catalog.
+///
+/// Cached GraphQL responses are keyed by this version. On PostgreSQL it is
+/// bumped after the commit, in its own short statement, so that replicas'
+/// batches do not queue on the row's lock for their whole transaction: a
+/// reader that saw the old version may have computed a response from
+/// pre-commit data, and the bump that follows the commit retires it.
+async fn bump_catalog_version(db: &impl ConnectionTrait) -> Result<(), StoreError> {
+    catalog_version::Entity::update_many()
+        .col_expr(
+            catalog_version::Column::Version,
+            Expr::col(catalog_version::Column::Version).add(1),
+        )
+        .filter(catalog_version::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 fn offer_row(update: &OfferUpdate) -> Result<offer::ActiveModel, StoreError> {

@@ -367,6 +367,15 @@ impl Store {
         Ok(query.into_model::<OfferRecord>().all(&self.db).await?)
     }
 
+    /// The catalog's version: grows with every committed change (see
+    /// `catalog_version`), in this process or any other on the same database.
+    pub async fn catalog_version(&self) -> Result<i64, StoreError> {
+        Ok(entity::catalog_version::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .map_or(0, |row| row.version))
+    }
+
     /// How many offers match `conditions`.
     pub async fn count_offers(&self, conditions: &OfferConditions) -> Result<u64, StoreError> {
         Ok(offer::Entity::find()

@@ -171,6 +171,20 @@ impl TestApp {
             .expect("graphql json")
     }
 
+    /// Like [`TestApp::graphql`], asking not to be answered from the response cache.
+    pub async fn graphql_fresh(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(self.url("/graphql"))
+            .header("cache-control", "no-cache")
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("graphql request")
+            .json()
+            .await
+            .expect("graphql json")
+    }
+
     /// Rows of an SQL query as JSON objects (for asserting what was stored).
     pub async fn rows(&self, sql: &str) -> Vec<Value> {
         rows(self.db(), sql).await

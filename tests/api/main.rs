@@ -1,4 +1,5 @@
 //! One integration test binary: the real server over real HTTP, on SQLite and PostgreSQL.
+mod cache;
 mod graphql;
 mod helpers;
 mod ingest;
