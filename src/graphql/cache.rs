@@ -8,24 +8,51 @@
 //! process on the database). A request first reads the current version: a
 //! response computed at an older one is never served, so a cached answer is
 //! exactly what running the query again would give.
+//!
+//! Concurrent requests for an answer not yet kept wait for the first of them
+//! to compute it (single flight), so a popular query runs once per change of
+//! the catalog, not once per waiting client.
 use std::{hash::Hash, sync::Arc};
 
 use axum::body::Bytes;
-use quick_cache::{Weighter, sync::Cache};
+use quick_cache::{
+    DefaultHashBuilder, Weighter,
+    sync::{Cache, DefaultLifecycle, PlaceholderGuard},
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+pub struct Key {
     version: i64,
     request: Arc<str>,
 }
 
 /// An entry weighs what it holds, so the capacity is in bytes.
 #[derive(Debug, Clone)]
-struct Size;
+pub struct Size;
 
 impl Weighter<Key, Bytes> for Size {
     fn weight(&self, key: &Key, body: &Bytes) -> u64 {
         (key.request.len() + body.len()) as u64 + 64
+    }
+}
+
+pub enum Lookup<'a> {
+    Hit(Bytes),
+    Miss(Slot<'a>),
+}
+
+/// The right and duty to compute an answer not yet kept.
+pub struct Slot<'a>(
+    PlaceholderGuard<'a, Key, Bytes, Size, DefaultHashBuilder, DefaultLifecycle<Key, Bytes>>,
+);
+
+impl Slot<'_> {
+    /// Keeps the computed answer and hands it to the lookups waiting for it.
+    /// Entries of older catalog versions are never read again and are the
+    /// first evicted.
+    pub fn fill(self, body: Bytes) {
+        // Refused only when the slot was displaced meanwhile: nothing to keep then.
+        let _ = self.0.insert(body);
     }
 }
 
@@ -52,18 +79,18 @@ impl ResponseCache {
             .map(Arc::from)
     }
 
-    /// The response to `request` computed at catalog `version`, if kept.
-    pub fn get(&self, version: i64, request: &Arc<str>) -> Option<Bytes> {
-        self.entries.get(&Key {
-            version,
-            request: request.clone(),
-        })
-    }
-
-    /// Keeps the response to `request` computed at catalog `version`. Entries
-    /// of older versions are never read again and are the first evicted.
-    pub fn insert(&self, version: i64, request: Arc<str>, body: Bytes) {
-        self.entries.insert(Key { version, request }, body);
+    /// The response to `request` at catalog `version`: kept, or a slot to
+    /// fill once computed. While a slot is held, lookups of the same answer
+    /// wait for it; dropping it unfilled lets the next of them compute.
+    pub async fn lookup(&self, version: i64, request: Arc<str>) -> Lookup<'_> {
+        match self
+            .entries
+            .get_value_or_guard_async(&Key { version, request })
+            .await
+        {
+            Ok(body) => Lookup::Hit(body),
+            Err(guard) => Lookup::Miss(Slot(guard)),
+        }
     }
 
     /// Bytes held (requests and responses).
@@ -76,27 +103,63 @@ impl ResponseCache {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_answer_is_served_only_at_the_version_it_was_computed_at() {
+    async fn get(cache: &ResponseCache, version: i64, key: &Arc<str>) -> Option<Bytes> {
+        match cache.lookup(version, key.clone()).await {
+            Lookup::Hit(body) => Some(body),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_served_only_at_the_version_it_was_computed_at() {
         let cache = ResponseCache::new(1 << 20);
         let request = async_graphql::Request::new("{ offers { totalCount } }");
         let key = ResponseCache::request_key(&request).unwrap();
-        cache.insert(7, key.clone(), Bytes::from_static(b"{\"data\":1}"));
-        assert_eq!(cache.get(7, &key).as_deref(), Some(&b"{\"data\":1}"[..]));
-        assert_eq!(cache.get(8, &key), None);
+        let Lookup::Miss(slot) = cache.lookup(7, key.clone()).await else {
+            panic!("an empty cache has nothing");
+        };
+        slot.fill(Bytes::from_static(b"{\"data\":1}"));
+        assert_eq!(
+            get(&cache, 7, &key).await.as_deref(),
+            Some(&b"{\"data\":1}"[..])
+        );
+        assert_eq!(get(&cache, 8, &key).await, None);
         let other = ResponseCache::request_key(
             &async_graphql::Request::new("{ offers { totalCount } }").operation_name("Other"),
         )
         .unwrap();
-        assert_eq!(cache.get(7, &other), None);
+        assert_eq!(get(&cache, 7, &other).await, None);
     }
 
-    #[test]
-    fn the_capacity_bounds_what_is_kept() {
+    #[tokio::test]
+    async fn concurrent_lookups_wait_for_the_first_to_compute() {
+        let cache = ResponseCache::new(1 << 20);
+        let key: Arc<str> = Arc::from("request");
+        let Lookup::Miss(slot) = cache.lookup(1, key.clone()).await else {
+            panic!("nothing kept yet");
+        };
+        let waiter = {
+            let cache = cache.clone();
+            let key = key.clone();
+            tokio::spawn(async move { get(&cache, 1, &key).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "the second lookup waits for the slot"
+        );
+        slot.fill(Bytes::from_static(b"answer"));
+        assert_eq!(waiter.await.unwrap().as_deref(), Some(&b"answer"[..]));
+    }
+
+    #[tokio::test]
+    async fn the_capacity_bounds_what_is_kept() {
         let cache = ResponseCache::new(64 * 1024);
         for version in 0..100 {
             let key: Arc<str> = Arc::from(format!("request {version}"));
-            cache.insert(version, key, Bytes::from(vec![b'x'; 4096]));
+            if let Lookup::Miss(slot) = cache.lookup(version, key).await {
+                slot.fill(Bytes::from(vec![b'x'; 4096]));
+            }
         }
         assert!(cache.weight() <= 64 * 1024, "{}", cache.weight());
     }

@@ -12,7 +12,7 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use super::cache::ResponseCache;
+use super::cache::{Lookup, ResponseCache};
 use crate::app::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -99,9 +99,18 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
 
     // The catalog version is read before the query runs: a change committed
     // meanwhile bumps it, so what this run computes is never served as newer.
-    let cache = match &app.response_cache {
+    let slot = match &app.response_cache {
         Some(cache) if !bypasses_cache(&headers) => match app.store.catalog_version().await {
-            Ok(version) => ResponseCache::request_key(&request).map(|key| (cache, version, key)),
+            Ok(version) => match ResponseCache::request_key(&request) {
+                Some(key) => match cache.lookup(version, key).await {
+                    Lookup::Hit(body) => {
+                        app.metrics.count_cache("hit");
+                        return respond(StatusCode::OK, modern, "HIT", body);
+                    }
+                    Lookup::Miss(slot) => Some(slot),
+                },
+                None => None,
+            },
             Err(error) => {
                 tracing::warn!(%error, "no catalog version: answering without the cache");
                 None
@@ -109,12 +118,6 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
         },
         _ => None,
     };
-    if let Some((cache, version, key)) = &cache
-        && let Some(body) = cache.get(*version, key)
-    {
-        app.metrics.count_cache("hit");
-        return respond(StatusCode::OK, modern, "HIT", body);
-    }
 
     let response = app.schema.execute(request).await;
     // No data at all means the request failed before execution (parse, validation, limits).
@@ -130,11 +133,11 @@ async fn execute(app: AppState, headers: HeaderMap, request: GraphQLRequest) -> 
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let result = match cache {
-        Some((cache, version, key)) => {
+    let result = match slot {
+        Some(slot) => {
             // Errors are not kept: they may be transient (a database error).
             if response.is_ok() {
-                cache.insert(version, key, body.clone());
+                slot.fill(body.clone());
             }
             "MISS"
         }

@@ -7,8 +7,8 @@ use entity::{
     offer_label, offer_platform, offer_revision,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, Value,
     sea_query::{Alias, Expr, ExprTrait, Func, Query, SimpleExpr},
 };
 
@@ -370,10 +370,18 @@ impl Store {
     /// The catalog's version: grows with every committed change (see
     /// `catalog_version`), in this process or any other on the same database.
     pub async fn catalog_version(&self) -> Result<i64, StoreError> {
-        Ok(entity::catalog_version::Entity::find_by_id(1)
-            .one(&self.db)
-            .await?
-            .map_or(0, |row| row.version))
+        // Run on every cached request: a fixed statement, prepared once per connection.
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.backend(),
+                "SELECT version FROM catalog_version WHERE id = 1",
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => 0,
+        })
     }
 
     /// How many offers match `conditions`.
