@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 use migration::{Migrator, MigratorTrait};
 use prometheus_client::metrics::counter::Counter;
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, Statement,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use tokio::sync::Mutex;
@@ -54,13 +54,16 @@ impl Store {
                 .min_connections(1)
                 .idle_timeout(None::<Duration>)
                 .max_lifetime(None::<Duration>)
-                .map_sqlx_sqlite_opts(|opts| {
+                .map_sqlx_sqlite_opts(move |opts| {
                     opts.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(false)
                         .pragma("temp_store", "memory")
                         .pragma("cache_size", "-16384")
+                        // Checkpoints run beside the writer (see `checkpoint_in_background`).
+                        .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" })
+                        .pragma("journal_size_limit", "67108864")
                 });
         } else {
             options.max_connections(32).min_connections(2);
@@ -69,6 +72,9 @@ impl Store {
             switch_to_wal(url).await?;
         }
         let mut db = Database::connect(options).await?;
+        if is_sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
+            tokio::spawn(checkpoint_in_background(db.clone()));
+        }
         let statements = Counter::default();
         let counter = statements.clone();
         db.set_metric_callback(move |_| {
@@ -113,6 +119,47 @@ impl Store {
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
+    }
+}
+
+/// How often the background checkpoint runs.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// WAL frames (4 KiB pages) past which a checkpoint waits for readers to
+/// move on so the WAL can restart from its beginning.
+const WAL_RESTART_FRAMES: i64 = 16_384;
+
+/// Copies committed WAL pages into a SQLite database file off the write path.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its
+/// threshold, so the single writer stalled on copying and fsyncing pages (a
+/// seventh of the server's ingest time). Automatic checkpoints are off on the
+/// pool's connections; this task runs a passive checkpoint (never blocks the
+/// writer or readers) every 250 ms, and a restarting one when readers kept
+/// the WAL from being reused and it grew past 64 MiB.
+async fn checkpoint_in_background(db: DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+
+    let mut ticks = tokio::time::interval(CHECKPOINT_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if db.get_sqlite_connection_pool().is_closed() {
+            return;
+        }
+        let passive =
+            Statement::from_string(DatabaseBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+        let frames = match db.query_one_raw(passive).await {
+            // (busy, frames in the WAL, frames checkpointed)
+            Ok(Some(row)) => row.try_get_by_index::<i64>(1).unwrap_or(0),
+            Ok(None) => 0,
+            Err(error) => {
+                tracing::warn!(%error, "background WAL checkpoint failed");
+                continue;
+            }
+        };
+        if frames > WAL_RESTART_FRAMES {
+            tracing::info!(frames, "WAL kept growing: readers pinned it");
+        }
     }
 }
 

@@ -1067,3 +1067,54 @@ async fn replay_reapplies_stored_deliveries_in_order(app: TestApp) {
         "{stderr}"
     );
 }
+
+/// SQLite's checkpoints run beside the writer, not inside its commits: a
+/// committed delivery reaches the database file itself (not only its WAL)
+/// without anyone checkpointing by hand, and commits never checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_run_in_the_background() {
+    use sea_orm::ConnectionTrait;
+
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    let autocheckpoint = app.rows("PRAGMA wal_autocheckpoint").await;
+    assert_eq!(autocheckpoint[0]["wal_autocheckpoint"], 0);
+    app.deliver(&fixture(API_SHAPE)).await;
+
+    let url = &app.state.settings.database_url;
+    let file = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let copies = tempfile::tempdir().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // The database file alone, without its WAL: what checkpoints wrote.
+        let copy = copies.path().join(format!("{}.db", rand::random::<u32>()));
+        std::fs::copy(&file, &copy).unwrap();
+        let store = offer_catalog::store::Store::connect(&format!("sqlite://{}", copy.display()))
+            .await
+            .unwrap();
+        // A copy taken mid-checkpoint may be torn: then try again.
+        let count = store
+            .connection()
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "SELECT COUNT(*) FROM offer",
+            ))
+            .await;
+        if let Ok(Some(row)) = count
+            && row.try_get_by_index::<i64>(0).ok() == Some(1)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivery never reached the database file"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
