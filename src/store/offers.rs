@@ -87,7 +87,7 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.db.begin().await?;
+        let txn = self.writes.begin().await?;
         if txn.get_database_backend() == DatabaseBackend::Postgres && !offer_ids.is_empty() {
             // Locks taken in id order, so two batches never wait on each other in a cycle.
             let mut ids = offer_ids.to_vec();
