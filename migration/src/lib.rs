@@ -6,6 +6,7 @@ mod m20261204_000002_create_offer;
 mod m20261204_000003_create_offer_children;
 mod m20261204_000004_create_history;
 mod m20261204_000005_create_catalog_version;
+mod m20261204_000006_lz4_for_large_columns;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000003_create_offer_children::Migration),
             Box::new(m20261204_000004_create_history::Migration),
             Box::new(m20261204_000005_create_catalog_version::Migration),
+            Box::new(m20261204_000006_lz4_for_large_columns::Migration),
         ]
     }
 }
