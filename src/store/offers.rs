@@ -13,7 +13,8 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, Iterable, QueryFilter, QuerySelect, Statement, TransactionTrait, Value,
+    EntityTrait, Iterable, QueryFilter, QuerySelect, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, Value,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use tokio::sync::OwnedMutexGuard;
@@ -87,7 +88,20 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.writes.begin().await?;
+        self.checkpoint_if_wal_is_long().await;
+        let txn = if self.sqlite_writer.is_some() {
+            // Takes SQLite's write lock up front, waiting (busy timeout) for a
+            // restarting checkpoint; a read-then-write transaction would fail
+            // with SQLITE_BUSY instead.
+            self.writes
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await?
+        } else {
+            self.writes.begin().await?
+        };
         if txn.get_database_backend() == DatabaseBackend::Postgres && !offer_ids.is_empty() {
             // Locks taken in id order, so two batches never wait on each other in a cycle.
             let mut ids = offer_ids.to_vec();
