@@ -11,7 +11,9 @@
 //!
 //! Concurrent requests for an answer not yet kept wait for the first of them
 //! to compute it (single flight), so a popular query runs once per change of
-//! the catalog, not once per waiting client.
+//! the catalog, not once per waiting client. An answer with errors is not
+//! kept (the error may be transient); the requests waiting for it then
+//! compute in turn.
 use std::{hash::Hash, sync::Arc};
 
 use axum::body::Bytes;

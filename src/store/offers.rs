@@ -90,9 +90,10 @@ impl Store {
         };
         self.checkpoint_if_wal_is_long().await;
         let txn = if self.sqlite_writer.is_some() {
-            // Takes SQLite's write lock up front, waiting (busy timeout) for a
-            // restarting checkpoint; a read-then-write transaction would fail
-            // with SQLITE_BUSY instead.
+            // Takes SQLite's write lock up front, waiting out the busy timeout
+            // while another process writes; a deferred transaction that read
+            // first would fail with SQLITE_BUSY if another connection wrote
+            // between its first read and its first write.
             self.writes
                 .begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
