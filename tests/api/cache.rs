@@ -2,7 +2,7 @@
 //! from the cache, and never once the catalog changed, whoever changed it.
 use serde_json::{Value, json};
 
-use crate::helpers::{API_SHAPE, Backend, TestApp};
+use crate::helpers::{API_SHAPE, Backend, TestApp, run_cli};
 
 crate::on_both_backends!(
     repeated_queries_are_cached_until_the_catalog_changes,
@@ -120,19 +120,11 @@ async fn a_change_made_by_another_process_retires_cached_answers(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("one.json");
     std::fs::write(&file, API_SHAPE).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
-        .arg("ingest")
-        .arg(&file)
-        .env("DATABASE_URL", &app.state.settings.database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_cli(
+        &app.state.settings.database_url,
+        &[std::ffi::OsStr::new("ingest"), file.as_os_str()],
+    )
+    .await;
     let (cache, after) = post(&app, query, json!({}), false).await;
     assert_eq!(cache, "MISS");
     assert_eq!(after["data"]["offers"]["totalCount"], 1, "{after}");

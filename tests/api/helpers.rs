@@ -191,6 +191,21 @@ impl TestApp {
     }
 }
 
+/// Runs `offer-catalog ARGS…` (another process) on the database at
+/// `database_url` and returns what it logged; panics unless it succeeded.
+pub async fn run_cli<S: AsRef<std::ffi::OsStr>>(database_url: &str, args: &[S]) -> String {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run offer-catalog");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    stderr
+}
+
 /// Rows of an SQL query as JSON objects, columns by name: integers as
 /// numbers, booleans as 0/1 on both backends, JSON columns parsed, blobs as
 /// byte arrays. Read through sqlx directly so computed columns decode too.

@@ -892,17 +892,15 @@ async fn ingest_command_matches_http(app: TestApp) {
     // A pretty-printed single-object file is one delivery too.
     let single = dir.path().join("one.json");
     std::fs::write(&single, API_SHAPE).unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
-        .arg("ingest")
-        .arg(&file)
-        .arg(&single)
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let stderr = crate::helpers::run_cli(
+        &url,
+        &[
+            std::ffi::OsStr::new("ingest"),
+            file.as_os_str(),
+            single.as_os_str(),
+        ],
+    )
+    .await;
     assert!(
         stderr.contains("7 deliveries: 3 applied, 2 duplicate, 1 stale, 1 rejected"),
         "{stderr}"
@@ -1036,15 +1034,7 @@ async fn replay_reapplies_stored_deliveries_in_order(app: TestApp) {
         }
     }
     let url = app.state.settings.database_url.clone();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
-        .arg("replay")
-        .env("DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let stderr = crate::helpers::run_cli(&url, &["replay"]).await;
     assert!(
         stderr.contains("5 deliveries replayed: 3 applied, 1 duplicate, 0 stale, 1 rejected"),
         "{stderr}"

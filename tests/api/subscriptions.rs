@@ -781,19 +781,11 @@ async fn postgres_deliveries_applied_by_ingest_reach_subscribers() {
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .unwrap();
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_offer-catalog"))
-        .arg("ingest")
-        .arg(&file)
-        .env("DATABASE_URL", &app.state.settings.database_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::helpers::run_cli(
+        &app.state.settings.database_url,
+        &[std::ffi::OsStr::new("ingest"), file.as_os_str()],
+    )
+    .await;
     let mut ids = Vec::new();
     for _ in 0..2 {
         let payload = client
