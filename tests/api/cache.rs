@@ -93,15 +93,7 @@ async fn repeated_queries_are_cached_until_the_catalog_changes(app: TestApp) {
         assert!(answer["errors"].is_array(), "{answer}");
     }
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for (result, n) in [("hit", 3), ("miss", 6), ("bypass", 1)] {
         let line = format!("offer_catalog_graphql_response_cache_total{{result=\"{result}\"}} {n}");
         assert!(metrics.contains(&line), "{line} in\n{metrics}");

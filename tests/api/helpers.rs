@@ -171,6 +171,18 @@ impl TestApp {
             .expect("graphql json")
     }
 
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics request")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Like [`TestApp::graphql`], asking not to be answered from the response cache.
     pub async fn graphql_fresh(&self, query: &str, variables: Value) -> Value {
         self.client

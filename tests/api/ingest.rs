@@ -710,15 +710,7 @@ async fn webhook_secret_is_required_when_set(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(bearer.status().as_u16(), 200);
-    let metrics = secured
-        .client
-        .get(secured.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = secured.metrics().await;
     assert!(
         metrics.contains(r#"offer_catalog_webhook_deliveries_total{outcome="unauthorized"} 3"#),
         "{metrics}"

@@ -381,15 +381,7 @@ async fn a_thousand_subscribers_each_receive_one_change(app: TestApp) {
         clients.push(client);
     }
     app.wait_for_subscriptions(N as u64).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(&format!("offer_catalog_subscriptions {N}")),
         "{metrics}"
@@ -747,15 +739,7 @@ async fn a_subscriber_that_falls_behind_is_told() {
         total as u64,
         "every event was either delivered or counted as missed"
     );
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(&format!("offer_catalog_events_lagged_total {missed}")),
         "{metrics}"
