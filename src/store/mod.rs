@@ -40,8 +40,9 @@ pub struct Store {
     /// queues writers in the process instead of failing them with `SQLITE_BUSY`.
     /// PostgreSQL serializes per offer with an advisory lock instead.
     sqlite_writer: Option<Arc<Mutex<()>>>,
-    /// SQLite: set while the WAL has grown past [`WAL_RESTART_FRAMES`]; the
-    /// writer then checkpoints between batches so that it can start the WAL over.
+    /// SQLite: raised when the WAL has grown past [`WAL_RESTART_FRAMES`]; the
+    /// writer lowers it and checkpoints once between two batches, so that it
+    /// can start the WAL over.
     wal_is_long: Arc<AtomicBool>,
     /// SQL statements run since start (exported in `/metrics`; tests use it to
     /// check that batching keeps a request's statement count flat).
