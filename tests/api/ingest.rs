@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{API_SHAPE, SEED_EXAMPLE, TestApp, catalog_dump, rows};
+use crate::helpers::{API_SHAPE, SEED_EXAMPLE, TestApp, catalog_dump, rows, run_cli};
 
 crate::on_both_backends!(
     api_shape_fixture_ingests_to_exact_rows,
@@ -884,7 +884,7 @@ async fn ingest_command_matches_http(app: TestApp) {
     // A pretty-printed single-object file is one delivery too.
     let single = dir.path().join("one.json");
     std::fs::write(&single, API_SHAPE).unwrap();
-    let stderr = crate::helpers::run_cli(
+    let stderr = run_cli(
         &url,
         &[
             std::ffi::OsStr::new("ingest"),
@@ -1026,7 +1026,7 @@ async fn replay_reapplies_stored_deliveries_in_order(app: TestApp) {
         }
     }
     let url = app.state.settings.database_url.clone();
-    let stderr = crate::helpers::run_cli(&url, &["replay"]).await;
+    let stderr = run_cli(&url, &["replay"]).await;
     assert!(
         stderr.contains("5 deliveries replayed: 3 applied, 1 duplicate, 0 stale, 1 rejected"),
         "{stderr}"

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
 
 use crate::{
-    helpers::{Backend, TestApp, fresh_database},
+    helpers::{Backend, TestApp, fresh_database, run_cli},
     ws_client::{Protocol, WsClient},
 };
 
@@ -765,7 +765,7 @@ async fn postgres_deliveries_applied_by_ingest_reach_subscribers() {
         lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )
     .unwrap();
-    crate::helpers::run_cli(
+    run_cli(
         &app.state.settings.database_url,
         &[std::ffi::OsStr::new("ingest"), file.as_os_str()],
     )
