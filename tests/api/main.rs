@@ -4,5 +4,6 @@ mod graphql;
 mod helpers;
 mod ingest;
 mod schema;
+mod sqlite;
 mod subscriptions;
 mod ws_client;
