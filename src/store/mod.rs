@@ -192,9 +192,9 @@ fn sqlite_options(
 }
 
 /// Bytes a SQLite WAL file keeps on disk once it starts over
-/// (`journal_size_limit`): above what it grows to between two restarts (see
-/// [`WAL_RESTART_FRAMES`]), so that its blocks are reused rather than truncated
-/// and allocated again. Appending frames to new blocks made ext4 allocate and
+/// (`journal_size_limit`): about what it grows to between two restarts under
+/// continuous ingest ([`WAL_RESTART_FRAMES`] plus up to a second of writes),
+/// so that its blocks are reused rather than truncated and allocated again. Appending frames to new blocks made ext4 allocate and
 /// zero them on every append (`memset` alone was 6% of the server's samples).
 /// At 64 MiB: 2,122 and 2,102 new offers/s (50,000 offers); at 512 MiB 2,464
 /// and 2,424, run alternately. The cost is a WAL file of up to this size.

@@ -30,10 +30,10 @@ async fn bundled_sqlite_gives_each_connection_its_own_page_cache() {
     );
 }
 
-/// A WAL that starts over keeps its blocks (512 MiB) instead of being
-/// truncated and allocated again by the next appends.
+/// A WAL that starts over keeps up to 512 MiB of its file, so the next
+/// appends reuse those blocks instead of allocating them again.
 #[tokio::test]
-async fn sqlite_wal_file_keeps_its_blocks_when_it_starts_over() {
+async fn sqlite_connections_keep_512_mib_of_wal_file() {
     let (url, _dir) = fresh_database(Backend::Sqlite).await.expect("sqlite");
     let store = Store::open(&url).await.expect("open the store");
     let limit = rows(store.connection(), "PRAGMA journal_size_limit").await;
