@@ -194,10 +194,11 @@ fn sqlite_options(
 /// Bytes a SQLite WAL file keeps on disk once it starts over
 /// (`journal_size_limit`): about what it grows to between two restarts under
 /// continuous ingest ([`WAL_RESTART_FRAMES`] plus up to a second of writes),
-/// so that its blocks are reused rather than truncated and allocated again. Appending frames to new blocks made ext4 allocate and
-/// zero them on every append (`memset` alone was 6% of the server's samples).
-/// At 64 MiB: 2,122 and 2,102 new offers/s (50,000 offers); at 512 MiB 2,464
-/// and 2,424, run alternately. The cost is a WAL file of up to this size.
+/// so that its blocks are reused rather than truncated and allocated again.
+/// Appending frames to new blocks made ext4 allocate and zero them on every
+/// append (`memset` alone was 6% of the server's samples). At 64 MiB: 2,122
+/// and 2,102 new offers/s (50,000 offers); at 512 MiB 2,464 and 2,424, run
+/// alternately. The cost is a WAL file of up to this size.
 const WAL_SIZE_LIMIT: i64 = 512 * 1024 * 1024;
 
 /// How often the background checkpoint runs. Measured on 100,000 new offers:
